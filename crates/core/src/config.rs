@@ -1,0 +1,494 @@
+//! Configuration types: parsed from TOML text, overridden by `SHMTRADER_*` variables,
+//! validated before anything starts.
+//!
+//! Every struct denies unknown keys, so a typo (`max_restart` for `max_restarts`) refuses
+//! to start with the key named instead of silently running on a default. Reading the
+//! file is the caller's job: this crate does no I/O.
+
+use crate::error::{CoreError, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The embedded default configuration (identical to `config/default.toml`).
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+/// Trading mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Paper trading against the local mock exchange (the default).
+    Paper,
+    /// Binance futures testnet.
+    Testnet,
+    /// Real money; additionally requires `--live` on the command line.
+    Live,
+}
+
+/// How a consumer waits for new records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitMode {
+    /// Spin forever: lowest latency, burns a dedicated core.
+    Spin,
+    /// Spin briefly, then sleep on the shared futex.
+    Futex,
+}
+
+/// Top-level configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `paper` (default), `testnet` or `live`.
+    pub mode: Mode,
+    /// Instance name; segments are `shmtrader-<instance>-<ring>`.
+    pub instance: String,
+    /// Symbols traded, in symbol-id order.
+    pub symbols: Vec<String>,
+    /// Exchange endpoints.
+    pub venue: VenueConfig,
+    /// Synthetic market used by the walking skeleton / mock exchange.
+    pub synthetic: SyntheticConfig,
+    /// Ring capacities.
+    pub rings: RingsConfig,
+    /// Supervisor behaviour.
+    pub supervisor: SupervisorConfig,
+    /// Per-stage settings keyed by stage name.
+    pub stages: StagesConfig,
+    /// Strategy parameters.
+    pub strategy: StrategyConfig,
+    /// Risk and sizing parameters.
+    pub risk: RiskConfig,
+}
+
+/// Exchange endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueConfig {
+    /// REST base URL.
+    pub rest_url: String,
+    /// Websocket base URL.
+    pub ws_url: String,
+    /// Reconnect delay after a dropped websocket (ms).
+    pub websocket_reconnect_delay_ms: u64,
+}
+
+/// Seeded synthetic market.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticConfig {
+    /// RNG seed: the same seed gives the same tape.
+    pub seed: u64,
+    /// Trades per second across all symbols.
+    pub ticks_per_sec: u32,
+}
+
+/// Ring capacities (records, each a power of two).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RingsConfig {
+    /// Ticks ring capacity.
+    pub ticks: u64,
+    /// Book ring capacity.
+    pub book: u64,
+    /// Signals ring capacity.
+    pub signals: u64,
+    /// Outcomes ring capacity.
+    pub outcomes: u64,
+}
+
+/// Supervisor (launcher) behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisorConfig {
+    /// How often stages write their heartbeat (ms).
+    pub heartbeat_interval_ms: u64,
+    /// A stage whose heartbeat is older than this is hung and restarted (ms).
+    pub heartbeat_timeout_ms: u64,
+    /// First restart delay (ms); doubles on each consecutive failure.
+    pub restart_backoff_min_ms: u64,
+    /// Maximum restart delay (ms).
+    pub restart_backoff_max_ms: u64,
+    /// More restarts than this within `restart_window_s` stops everything.
+    pub max_restarts: u32,
+    /// Window for `max_restarts` (s).
+    pub restart_window_s: u64,
+    /// Interval of the one-line summary (s); 0 disables it.
+    pub summary_interval_s: u64,
+    /// Grace period for a stage to exit after SIGTERM before SIGKILL (ms).
+    pub stop_timeout_ms: u64,
+}
+
+/// Settings of one stage process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    /// CPU core to pin to; absent means unpinned.
+    #[serde(default)]
+    pub cpu: Option<usize>,
+    /// How the stage waits on its input ring.
+    pub wait: WaitMode,
+    /// Spin iterations before sleeping on the futex (futex mode).
+    pub spin_iters: u32,
+}
+
+/// Per-stage settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagesConfig {
+    /// Market data ingest.
+    pub ingest: StageConfig,
+    /// Indicators and signals.
+    pub analytics: StageConfig,
+    /// Orders and positions.
+    pub executor: StageConfig,
+}
+
+/// Strategy parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyConfig {
+    /// Fast EMA period.
+    pub ema_fast: u32,
+    /// Slow EMA period.
+    pub ema_slow: u32,
+    /// Bar interval (ms) on which indicators commit.
+    pub bar_interval_ms: u64,
+    /// Minimum time between two signals on one symbol (ms).
+    pub cooldown_ms: u64,
+}
+
+/// Risk and sizing parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskConfig {
+    /// Notional per position before volatility scaling (USD).
+    pub base_position_usd: f64,
+    /// Leverage set on the exchange.
+    pub leverage: u32,
+    /// Maximum simultaneously open positions.
+    pub max_concurrent_positions: u32,
+    /// Stop loss distance as a fraction of entry.
+    pub stop_loss_pct: f64,
+    /// Take profit distance as a fraction of entry.
+    pub take_profit_pct: f64,
+    /// Maximum holding time (ms).
+    pub max_hold_ms: u64,
+    /// Taker fee rate used for paper fills.
+    pub taker_fee: f64,
+    /// Slippage applied to paper fills (fraction of price).
+    pub slippage: f64,
+}
+
+impl Config {
+    /// The embedded defaults.
+    pub fn embedded_default() -> Result<Config> {
+        Config::from_toml_str(DEFAULT_TOML, "embedded default")
+    }
+
+    /// Parses and validates TOML text; `origin` names the source in errors.
+    ///
+    /// Keys absent from `text` take their value from the embedded default, so a user file
+    /// only needs the keys it changes.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Config> {
+        let mut base: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| CoreError::Config {
+            key: String::new(),
+            reason: format!("embedded default does not parse: {e}"),
+        })?;
+        let user: toml::Table = toml::from_str(text).map_err(|e| CoreError::Config {
+            key: String::new(),
+            reason: format!("{origin}: {e}"),
+        })?;
+        merge_tables(&mut base, user);
+        Config::from_table(base, origin)
+    }
+
+    /// Same as [`from_toml_str`](Self::from_toml_str), then applies `SHMTRADER_*`
+    /// overrides (`SHMTRADER_RISK__LEVERAGE=5` sets `risk.leverage`; `__` separates
+    /// table levels). Values are parsed as TOML, falling back to a plain string.
+    pub fn from_toml_with_env<'a>(
+        text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Config> {
+        let mut base: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| CoreError::Config {
+            key: String::new(),
+            reason: format!("embedded default does not parse: {e}"),
+        })?;
+        let user: toml::Table = toml::from_str(text).map_err(|e| CoreError::Config {
+            key: String::new(),
+            reason: format!("{origin}: {e}"),
+        })?;
+        merge_tables(&mut base, user);
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("SHMTRADER_") else { continue };
+            // Variables that are not config keys (SHMTRADER_DATA, SHMTRADER_BIN, ...).
+            if NON_CONFIG_VARS.contains(&rest) {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            let value = parse_env_value(v);
+            set_path(&mut base, &path, value).map_err(|reason| CoreError::Config {
+                key: path.join("."),
+                reason: format!("from environment variable {k}: {reason}"),
+            })?;
+        }
+        Config::from_table(base, origin)
+    }
+
+    fn from_table(table: toml::Table, origin: &str) -> Result<Config> {
+        let cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(
+            |e: serde_path_to_error::Error<toml::de::Error>| {
+                let path = e.path().to_string();
+                let msg = e.inner().message().to_string();
+                // For an unknown field the path names the table; append the field itself.
+                let key = match (extract_key(&msg), path.as_str()) {
+                    (k, _) if k.is_empty() => path.clone(),
+                    (k, ".") => k,
+                    (k, p) if msg.starts_with("unknown field") => format!("{p}.{k}"),
+                    (_, p) => p.to_string(),
+                };
+                CoreError::Config { key, reason: format!("{origin}: {msg}") }
+            },
+        )?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values that parse but make no sense; names the key on failure.
+    pub fn validate(&self) -> Result<()> {
+        fn bad(key: &str, reason: impl Into<String>) -> Result<()> {
+            Err(CoreError::Config { key: key.to_string(), reason: reason.into() })
+        }
+        if self.instance.is_empty()
+            || !self.instance.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return bad("instance", "must be non-empty [A-Za-z0-9_-]");
+        }
+        if self.symbols.is_empty() {
+            return bad("symbols", "at least one symbol is required");
+        }
+        if self.symbols.len() > crate::MAX_SYMBOLS {
+            return bad("symbols", format!("at most {} symbols", crate::MAX_SYMBOLS));
+        }
+        for s in &self.symbols {
+            if s.is_empty() || s.len() > 16 || !s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+                return bad("symbols", format!("{s:?} is not an upper-case symbol of ≤16 chars"));
+            }
+        }
+        for (name, cap) in [
+            ("rings.ticks", self.rings.ticks),
+            ("rings.book", self.rings.book),
+            ("rings.signals", self.rings.signals),
+            ("rings.outcomes", self.rings.outcomes),
+        ] {
+            if !cap.is_power_of_two() || !(16..=(1 << 26)).contains(&cap) {
+                return bad(name, format!("{cap} must be a power of two in 16..=2^26"));
+            }
+        }
+        let s = &self.supervisor;
+        if s.heartbeat_interval_ms == 0 {
+            return bad("supervisor.heartbeat_interval_ms", "must be > 0");
+        }
+        if s.heartbeat_timeout_ms < 2 * s.heartbeat_interval_ms {
+            return bad("supervisor.heartbeat_timeout_ms", "must be at least twice heartbeat_interval_ms");
+        }
+        if s.restart_backoff_min_ms == 0 || s.restart_backoff_max_ms < s.restart_backoff_min_ms {
+            return bad("supervisor.restart_backoff_max_ms", "need 0 < restart_backoff_min_ms <= restart_backoff_max_ms");
+        }
+        if s.max_restarts == 0 {
+            return bad("supervisor.max_restarts", "must be > 0");
+        }
+        if self.synthetic.ticks_per_sec == 0 || self.synthetic.ticks_per_sec > 10_000_000 {
+            return bad("synthetic.ticks_per_sec", "must be in 1..=10000000");
+        }
+        let st = &self.strategy;
+        if st.ema_fast == 0 || st.ema_slow == 0 {
+            return bad("strategy.ema_fast", "EMA periods must be > 0");
+        }
+        if st.ema_fast >= st.ema_slow {
+            return bad("strategy.ema_fast", "must be smaller than strategy.ema_slow");
+        }
+        if st.bar_interval_ms == 0 {
+            return bad("strategy.bar_interval_ms", "must be > 0");
+        }
+        let r = &self.risk;
+        if !(r.base_position_usd.is_finite() && r.base_position_usd > 0.0) {
+            return bad("risk.base_position_usd", "must be a positive number");
+        }
+        if !(1..=125).contains(&r.leverage) {
+            return bad("risk.leverage", "must be in 1..=125");
+        }
+        for (k, v) in [
+            ("risk.stop_loss_pct", r.stop_loss_pct),
+            ("risk.take_profit_pct", r.take_profit_pct),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v < 1.0) {
+                return bad(k, "must be in (0, 1)");
+            }
+        }
+        for (k, v) in [("risk.taker_fee", r.taker_fee), ("risk.slippage", r.slippage)] {
+            if !(v.is_finite() && (0.0..0.1).contains(&v)) {
+                return bad(k, "must be in [0, 0.1)");
+            }
+        }
+        if self.mode == Mode::Paper && !is_loopback_url(&self.venue.rest_url) {
+            return bad("venue.rest_url", "paper mode only talks to a loopback mock exchange");
+        }
+        Ok(())
+    }
+
+    /// Stage settings by name.
+    pub fn stage(&self, name: &str) -> Option<&StageConfig> {
+        match name {
+            "ingest" => Some(&self.stages.ingest),
+            "analytics" => Some(&self.stages.analytics),
+            "executor" => Some(&self.stages.executor),
+            _ => None,
+        }
+    }
+
+    /// Symbol id for a name.
+    pub fn symbol_id(&self, name: &str) -> Option<u32> {
+        self.symbols.iter().position(|s| s == name).map(|i| i as u32)
+    }
+}
+
+/// `SHMTRADER_*` variables that are not configuration keys.
+const NON_CONFIG_VARS: &[&str] = &["DATA", "REQUIRE_DATA", "BIN", "CONFIG", "INSTANCE", "LOG"];
+
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or("");
+    rest.starts_with("127.") || rest.starts_with("localhost") || rest.starts_with("[::1]")
+}
+
+fn parse_env_value(v: &str) -> toml::Value {
+    let wrapped = format!("v = {v}");
+    match toml::from_str::<toml::Table>(&wrapped) {
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(v.to_string())),
+        Err(_) => toml::Value::String(v.to_string()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> std::result::Result<(), String> {
+    match path {
+        [] => Err("empty key".into()),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => set_path(t, rest, value),
+                _ => Err(format!("{first} is not a table")),
+            }
+        }
+    }
+}
+
+fn merge_tables(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Pulls the offending key out of a serde message such as "unknown field `foo`".
+fn extract_key(msg: &str) -> String {
+    msg.split('`').nth(1).unwrap_or("").to_string()
+}
+
+/// Serialises a config back to TOML, e.g. for `--print-config`.
+pub fn to_toml(cfg: &Config) -> Result<String> {
+    toml::to_string_pretty(cfg)
+        .map_err(|e| CoreError::Config { key: String::new(), reason: e.to_string() })
+}
+
+/// A flat key→value view, handy for status output.
+pub fn flatten(cfg: &Config) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Ok(toml::Value::Table(t)) = toml::Value::try_from(cfg) {
+        flatten_into("", &t, &mut out);
+    }
+    out
+}
+
+fn flatten_into(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, String>) {
+    for (k, v) in t {
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match v {
+            toml::Value::Table(inner) => flatten_into(&key, inner, out),
+            other => {
+                out.insert(key, other.to_string());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid_paper() {
+        let c = Config::embedded_default().unwrap();
+        assert_eq!(c.mode, Mode::Paper);
+        assert!(!c.symbols.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::from_toml_str("[supervisor]\nmax_restart = 3\n", "t").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("max_restart"), "{s}");
+    }
+
+    #[test]
+    fn unknown_top_level_key_is_named() {
+        let e = Config::from_toml_str("bogus = 1\n", "t").unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn bad_value_is_named() {
+        let e = Config::from_toml_str("[rings]\nticks = 1000\n", "t").unwrap_err();
+        assert!(e.to_string().contains("rings.ticks"), "{e}");
+        let e = Config::from_toml_str("[risk]\nleverage = 0\n", "t").unwrap_err();
+        assert!(e.to_string().contains("risk.leverage"), "{e}");
+        let e = Config::from_toml_str("[risk]\nleverage = \"ten\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("leverage"), "{e}");
+    }
+
+    #[test]
+    fn paper_mode_refuses_remote_venue() {
+        let e = Config::from_toml_str("[venue]\nrest_url = \"https://fapi.binance.com\"\n", "t")
+            .unwrap_err();
+        assert!(e.to_string().contains("venue.rest_url"), "{e}");
+    }
+
+    #[test]
+    fn partial_file_keeps_defaults_and_env_overrides() {
+        let c = Config::from_toml_with_env(
+            "instance = \"x1\"\n",
+            "t",
+            [("SHMTRADER_RISK__LEVERAGE", "7"), ("SHMTRADER_DATA", "/nope")],
+        )
+        .unwrap();
+        assert_eq!(c.instance, "x1");
+        assert_eq!(c.risk.leverage, 7);
+        let d = Config::embedded_default().unwrap();
+        assert_eq!(c.rings, d.rings);
+    }
+
+    #[test]
+    fn env_override_with_unknown_key_is_refused() {
+        let e = Config::from_toml_with_env("", "t", [("SHMTRADER_RISK__LEVERAGEE", "7")]).unwrap_err();
+        assert!(e.to_string().contains("leveragee"), "{e}");
+    }
+}

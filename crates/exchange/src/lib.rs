@@ -1,0 +1,1 @@
+//! shmtrader-exchange (under construction).

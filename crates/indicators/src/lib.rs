@@ -1,0 +1,1 @@
+//! shmtrader-indicators (under construction).

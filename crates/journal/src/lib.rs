@@ -1,0 +1,1 @@
+//! shmtrader-journal (under construction).

@@ -1,0 +1,1 @@
+//! shmtrader-risk (under construction).

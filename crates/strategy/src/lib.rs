@@ -1,0 +1,1 @@
+//! shmtrader-strategy (under construction).
