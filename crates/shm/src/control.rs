@@ -1,0 +1,524 @@
+//! The control segment: per-stage liveness and counters, consumer cursors, doorbells,
+//! the symbol table, trading figures and latency histograms.
+//!
+//! Everything is a fixed-size array of atomics at a fixed offset, so `status` can read a
+//! running instance without any lock and a dead writer can never leave a lock held.
+//! Text (the last restart reason) is stored in atomic words behind a tiny seqlock.
+
+use crate::doorbell::Doorbell;
+use crate::error::{Result, ShmError};
+use crate::segment::{pid_alive, Segment};
+use crate::shared_ref::{SharedPlain, SharedRef};
+use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Stage slots (ingest, analytics, executor, mock exchange, spares).
+pub const MAX_STAGES: usize = 8;
+/// Ring slots.
+pub const MAX_RINGS: usize = 8;
+/// Consumers per ring.
+pub const MAX_CONSUMERS: usize = 4;
+/// Symbols in the table.
+pub const MAX_SYMBOLS: usize = shmtrader_core::MAX_SYMBOLS;
+/// Stage-specific counters per stage.
+pub const STAGE_COUNTERS: usize = 8;
+/// Trading figures published by the executor.
+pub const TRADING_FIGURES: usize = 32;
+/// Latency histograms.
+pub const HISTOGRAMS: usize = 8;
+/// Buckets per histogram: 4 sub-buckets per power of two of nanoseconds.
+pub const HIST_BUCKETS: usize = 256;
+
+const CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"SHMCTRL1");
+const CONTROL_VERSION: u32 = 1;
+const READY: u32 = 1;
+
+/// Lifecycle of a stage as the launcher and the stage itself report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageState {
+    /// Never started.
+    Down,
+    /// Spawned, not yet running its loop (rebuilding state).
+    Starting,
+    /// In its main loop.
+    Running,
+    /// Asked to stop.
+    Stopping,
+    /// Exited cleanly.
+    Stopped,
+    /// Died or hung; a restart is pending.
+    Failed,
+}
+
+impl StageState {
+    /// Code stored in shared memory.
+    pub const fn code(self) -> u32 {
+        match self {
+            StageState::Down => 0,
+            StageState::Starting => 1,
+            StageState::Running => 2,
+            StageState::Stopping => 3,
+            StageState::Stopped => 4,
+            StageState::Failed => 5,
+        }
+    }
+    /// Decodes a stored code (unknown codes read as `Down`).
+    pub const fn from_code(c: u32) -> StageState {
+        match c {
+            1 => StageState::Starting,
+            2 => StageState::Running,
+            3 => StageState::Stopping,
+            4 => StageState::Stopped,
+            5 => StageState::Failed,
+            _ => StageState::Down,
+        }
+    }
+    /// Lowercase name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StageState::Down => "down",
+            StageState::Starting => "starting",
+            StageState::Running => "running",
+            StageState::Stopping => "stopping",
+            StageState::Stopped => "stopped",
+            StageState::Failed => "failed",
+        }
+    }
+}
+
+/// Per-stage block.
+#[repr(C, align(64))]
+#[derive(Debug, Default)]
+pub struct StageSlot {
+    /// Process id of the current incarnation (0 = none).
+    pub pid: AtomicU32,
+    /// CPU it is pinned to (-1 = unpinned).
+    pub cpu: AtomicI32,
+    /// [`StageState`] code.
+    pub state: AtomicU32,
+    /// Restarts so far.
+    pub restarts: AtomicU32,
+    /// Last heartbeat (CLOCK_MONOTONIC ns).
+    pub heartbeat_ns: AtomicU64,
+    /// When the current incarnation started (CLOCK_MONOTONIC ns).
+    pub started_ns: AtomicU64,
+    /// Records consumed from input rings.
+    pub records_in: AtomicU64,
+    /// Records published to output rings.
+    pub records_out: AtomicU64,
+    /// Malformed inputs counted and skipped.
+    pub malformed: AtomicU64,
+    /// Other errors.
+    pub errors: AtomicU64,
+    /// Stage-specific counters (see the stages crate for their meaning).
+    pub counters: [AtomicU64; STAGE_COUNTERS],
+    reason_seq: AtomicU64,
+    reason: [AtomicU64; 8],
+}
+
+impl StageSlot {
+    /// Current state.
+    pub fn state(&self) -> StageState {
+        StageState::from_code(self.state.load(Ordering::Acquire))
+    }
+    /// Sets the state.
+    pub fn set_state(&self, s: StageState) {
+        self.state.store(s.code(), Ordering::Release);
+    }
+    /// Stores the last failure reason (truncated to 64 bytes). Single writer: the
+    /// launcher.
+    pub fn set_reason(&self, text: &str) {
+        let mut bytes = [0u8; 64];
+        let n = text.len().min(64);
+        bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
+        let seq = self.reason_seq.load(Ordering::Relaxed);
+        // Odd = being written; Relaxed + fence(Release) orders it before the words
+        // (pairs with the fence(Acquire) in `reason`).
+        self.reason_seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        for (i, w) in self.reason.iter().enumerate() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            w.store(u64::from_le_bytes(b), Ordering::Relaxed);
+        }
+        // Release: publishes the words to readers that Acquire-load the even value.
+        self.reason_seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+    /// Reads the last failure reason (empty if none or if a write is in progress).
+    pub fn reason(&self) -> String {
+        for _ in 0..16 {
+            let s1 = self.reason_seq.load(Ordering::Acquire);
+            if s1 % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let mut bytes = [0u8; 64];
+            for (i, w) in self.reason.iter().enumerate() {
+                bytes[i * 8..i * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+            }
+            // Orders the word loads before the re-check (pairs with the writer's fence).
+            fence(Ordering::Acquire);
+            if self.reason_seq.load(Ordering::Relaxed) == s1 {
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(64);
+                return String::from_utf8_lossy(&bytes[..end]).into_owned();
+            }
+        }
+        String::new()
+    }
+}
+
+/// A consumer's persistent cursor and gap counter.
+#[repr(C, align(64))]
+#[derive(Debug, Default)]
+pub struct CursorSlot {
+    /// Next sequence the consumer will read.
+    pub cursor: AtomicU64,
+    /// Records lost to laps, total.
+    pub gaps: AtomicU64,
+    _pad: [u64; 6],
+}
+
+/// Log-linear latency histogram (4 sub-buckets per power of two, in ns).
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub struct Histogram {
+    /// Counts per bucket.
+    pub buckets: [AtomicU64; HIST_BUCKETS],
+    /// Number of samples.
+    pub count: AtomicU64,
+    /// Sum of samples (ns), for the mean.
+    pub sum: AtomicU64,
+    /// Largest sample.
+    pub max: AtomicU64,
+    _pad: [u64; 5],
+}
+
+impl Histogram {
+    /// Bucket index of a value: exact below 8, then 4 sub-buckets per octave.
+    #[inline]
+    pub fn bucket_of(v: u64) -> usize {
+        if v < 8 {
+            return v as usize;
+        }
+        let msb = 63 - v.leading_zeros() as usize; // ≥ 3
+        let sub = ((v >> (msb - 2)) & 3) as usize;
+        ((msb - 1) * 4 + sub).min(HIST_BUCKETS - 1)
+    }
+
+    /// Lower bound of a bucket's range, in ns.
+    pub fn bucket_floor(i: usize) -> u64 {
+        if i < 8 {
+            return i as u64;
+        }
+        let msb = i / 4 + 1;
+        let sub = (i % 4) as u64;
+        (1u64 << msb) | (sub << (msb - 2))
+    }
+
+    /// Adds one sample. Single writer per histogram, so Relaxed RMWs are enough.
+    #[inline]
+    pub fn record(&self, ns: u64) {
+        self.buckets[Self::bucket_of(ns)].fetch_add(1, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum.fetch_add(ns, Ordering::Relaxed);
+        self.max.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    /// Approximate quantile (bucket lower bound), `q` in [0, 1].
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        let n = self.count.load(Ordering::Relaxed);
+        if n == 0 {
+            return None;
+        }
+        let target = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).max(1);
+        let mut acc = 0;
+        for (i, b) in self.buckets.iter().enumerate() {
+            acc += b.load(Ordering::Relaxed);
+            if acc >= target {
+                return Some(Self::bucket_floor(i));
+            }
+        }
+        Some(self.max.load(Ordering::Relaxed))
+    }
+}
+
+/// Fixed header of the control segment.
+#[repr(C, align(64))]
+#[derive(Debug, Default)]
+struct ControlHeader {
+    magic: AtomicU64,
+    version: AtomicU32,
+    ready: AtomicU32,
+    owner_pid: AtomicU32,
+    shutdown: AtomicU32,
+    created_ns: AtomicU64,
+    n_symbols: AtomicU32,
+    _r: AtomicU32,
+    instance: [AtomicU64; 4],
+}
+
+/// Full layout of the control segment.
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub struct ControlBlock {
+    header: ControlHeader,
+    symbols: [[AtomicU64; 2]; MAX_SYMBOLS],
+    /// Stage slots by stage index.
+    pub stages: [StageSlot; MAX_STAGES],
+    /// Consumer cursors by [ring][consumer].
+    pub cursors: [[CursorSlot; MAX_CONSUMERS]; MAX_RINGS],
+    /// One doorbell per consuming stage.
+    pub doorbells: [Doorbell; MAX_STAGES],
+    trading_seq: AtomicU64,
+    trading: [AtomicU64; TRADING_FIGURES],
+    /// Latency histograms.
+    pub histograms: [Histogram; HISTOGRAMS],
+}
+
+// SAFETY: all fields are atomics, arrays of atomics or padding; all-zero is the valid
+// "fresh" state; no Drop.
+unsafe impl SharedPlain for ControlBlock {}
+// SAFETY: as above.
+unsafe impl SharedPlain for CursorSlot {}
+// SAFETY: as above.
+unsafe impl SharedPlain for Doorbell {}
+// SAFETY: as above.
+unsafe impl SharedPlain for StageSlot {}
+// SAFETY: as above.
+unsafe impl SharedPlain for Histogram {}
+
+/// Handle on a mapped control segment.
+#[derive(Debug, Clone)]
+pub struct Control {
+    block: SharedRef<ControlBlock>,
+}
+
+impl Control {
+    /// Bytes the control segment needs.
+    pub fn bytes() -> usize {
+        std::mem::size_of::<ControlBlock>()
+    }
+
+    /// Initialises a freshly created, zero-filled segment.
+    pub fn create(
+        seg: Arc<Segment>,
+        instance: &str,
+        symbols: &[String],
+        created_ns: u64,
+    ) -> Result<Control> {
+        if seg.len() < Self::bytes() {
+            return Err(ShmError::Invalid("control segment too small".into()));
+        }
+        if symbols.len() > MAX_SYMBOLS {
+            return Err(ShmError::Invalid(format!("more than {MAX_SYMBOLS} symbols")));
+        }
+        // SAFETY: offset 0 is page aligned, the length is checked above, and this region
+        // is only ever accessed as a ControlBlock.
+        let block: SharedRef<ControlBlock> = unsafe { SharedRef::new(seg, 0) };
+        let h = &block.header;
+        h.version.store(CONTROL_VERSION, Ordering::Relaxed);
+        h.owner_pid.store(std::process::id(), Ordering::Relaxed);
+        h.created_ns.store(created_ns, Ordering::Relaxed);
+        store_text(&h.instance, instance);
+        for (slot, name) in block.symbols.iter().zip(symbols) {
+            store_text(slot, name);
+        }
+        h.n_symbols.store(symbols.len() as u32, Ordering::Relaxed);
+        for s in &block.stages {
+            s.cpu.store(-1, Ordering::Relaxed);
+        }
+        h.magic.store(CONTROL_MAGIC, Ordering::Relaxed);
+        // Release: pairs with the Acquire in `open`; a half-initialised control block is
+        // never opened.
+        h.ready.store(READY, Ordering::Release);
+        Ok(Control { block })
+    }
+
+    /// Opens an initialised control segment.
+    pub fn open(seg: Arc<Segment>) -> Result<Control> {
+        let name = seg.name().to_string();
+        if seg.len() < Self::bytes() {
+            return Err(ShmError::Layout { name, reason: "control segment too small".into() });
+        }
+        // SAFETY: as in `create`, length checked above.
+        let block: SharedRef<ControlBlock> = unsafe { SharedRef::new(seg, 0) };
+        // Acquire: pairs with the Release store in `create`.
+        if block.header.ready.load(Ordering::Acquire) != READY {
+            return Err(ShmError::NotReady { name });
+        }
+        if block.header.magic.load(Ordering::Relaxed) != CONTROL_MAGIC {
+            return Err(ShmError::Layout { name, reason: "bad magic".into() });
+        }
+        let v = block.header.version.load(Ordering::Relaxed);
+        if v != CONTROL_VERSION {
+            return Err(ShmError::Layout { name, reason: format!("control version {v}") });
+        }
+        Ok(Control { block })
+    }
+
+    /// The mapped block.
+    pub fn block(&self) -> &ControlBlock {
+        &self.block
+    }
+
+    /// Pid of the launcher that owns the instance.
+    pub fn owner_pid(&self) -> u32 {
+        self.block.header.owner_pid.load(Ordering::Acquire)
+    }
+
+    /// Whether the owning launcher is still alive.
+    pub fn owner_alive(&self) -> bool {
+        pid_alive(self.owner_pid())
+    }
+
+    /// When the instance was created (wall clock ns).
+    pub fn created_ns(&self) -> u64 {
+        self.block.header.created_ns.load(Ordering::Relaxed)
+    }
+
+    /// Asks every stage to stop (stages poll this).
+    pub fn request_shutdown(&self) {
+        self.block.header.shutdown.store(1, Ordering::Release);
+        for b in &self.block.doorbells {
+            b.wake();
+        }
+    }
+
+    /// Whether shutdown was requested.
+    pub fn shutdown_requested(&self) -> bool {
+        self.block.header.shutdown.load(Ordering::Acquire) != 0
+    }
+
+    /// Instance name.
+    pub fn instance(&self) -> String {
+        load_text(&self.block.header.instance)
+    }
+
+    /// The symbol table.
+    pub fn symbols(&self) -> Vec<String> {
+        let n = (self.block.header.n_symbols.load(Ordering::Relaxed) as usize).min(MAX_SYMBOLS);
+        self.block.symbols[..n].iter().map(load_text).collect()
+    }
+
+    /// A stage slot.
+    pub fn stage(&self, idx: usize) -> Option<&StageSlot> {
+        self.block.stages.get(idx)
+    }
+
+    /// A shared reference to a consumer cursor, for [`crate::ring::CursorStore::Shared`].
+    pub fn cursor_ref(&self, ring: usize, consumer: usize) -> Result<SharedRef<CursorSlot>> {
+        if ring >= MAX_RINGS || consumer >= MAX_CONSUMERS {
+            return Err(ShmError::Invalid(format!("cursor [{ring}][{consumer}] out of range")));
+        }
+        let off = std::mem::offset_of!(ControlBlock, cursors)
+            + (ring * MAX_CONSUMERS + consumer) * std::mem::size_of::<CursorSlot>();
+        // SAFETY: the offset is inside `cursors` (indices checked), aligned (CursorSlot is
+        // 64-aligned and the block is page aligned), and that memory is a CursorSlot.
+        Ok(unsafe { SharedRef::new(self.block.segment().clone(), off) })
+    }
+
+    /// A shared reference to a stage's doorbell (producers ring it).
+    pub fn doorbell_ref(&self, stage: usize) -> Result<SharedRef<Doorbell>> {
+        if stage >= MAX_STAGES {
+            return Err(ShmError::Invalid(format!("doorbell {stage} out of range")));
+        }
+        let off = std::mem::offset_of!(ControlBlock, doorbells)
+            + stage * std::mem::size_of::<Doorbell>();
+        // SAFETY: inside `doorbells`, 64-aligned, and that memory is a Doorbell.
+        Ok(unsafe { SharedRef::new(self.block.segment().clone(), off) })
+    }
+
+    /// Publishes the executor's trading figures as one consistent snapshot.
+    pub fn set_trading(&self, figures: &[f64; TRADING_FIGURES]) {
+        let seq = self.block.trading_seq.load(Ordering::Relaxed);
+        // Odd while writing; the fence orders it before the words (pairs with the
+        // reader's fence(Acquire)).
+        self.block.trading_seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        for (w, v) in self.block.trading.iter().zip(figures) {
+            w.store(v.to_bits(), Ordering::Relaxed);
+        }
+        // Release: publishes the words.
+        self.block.trading_seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// Reads the trading figures (a consistent snapshot; `None` if never written or
+    /// the writer is stuck mid-update).
+    pub fn trading(&self) -> Option<[f64; TRADING_FIGURES]> {
+        for _ in 0..64 {
+            let s1 = self.block.trading_seq.load(Ordering::Acquire);
+            if s1 == 0 {
+                return None;
+            }
+            if s1 % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let mut out = [0.0; TRADING_FIGURES];
+            for (o, w) in out.iter_mut().zip(&self.block.trading) {
+                *o = f64::from_bits(w.load(Ordering::Relaxed));
+            }
+            // Pairs with the writer's fence(Release).
+            fence(Ordering::Acquire);
+            if self.block.trading_seq.load(Ordering::Relaxed) == s1 {
+                return Some(out);
+            }
+        }
+        None
+    }
+}
+
+fn store_text<const N: usize>(words: &[AtomicU64; N], text: &str) {
+    let mut bytes = vec![0u8; N * 8];
+    let n = text.len().min(N * 8);
+    bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
+    for (i, w) in words.iter().enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+        w.store(u64::from_le_bytes(b), Ordering::Relaxed);
+    }
+}
+
+fn load_text<const N: usize>(words: &[AtomicU64; N]) -> String {
+    let mut bytes = Vec::with_capacity(N * 8);
+    for w in words {
+        bytes.extend_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+    }
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_monotone_and_cover() {
+        let mut last = 0;
+        for v in [0u64, 1, 7, 8, 9, 15, 16, 100, 1000, 123_456, 10_000_000_000] {
+            let b = Histogram::bucket_of(v);
+            assert!(b >= last, "{v}");
+            assert!(Histogram::bucket_floor(b) <= v, "{v} floor {}", Histogram::bucket_floor(b));
+            last = b;
+        }
+        // Relative bucket width ≤ 25 %.
+        for v in [100u64, 1000, 54_321, 9_999_999] {
+            let f = Histogram::bucket_floor(Histogram::bucket_of(v));
+            assert!((v - f) as f64 / v as f64 <= 0.25, "{v} {f}");
+        }
+    }
+
+    #[test]
+    fn state_codes_round_trip() {
+        for s in [
+            StageState::Down,
+            StageState::Starting,
+            StageState::Running,
+            StageState::Stopping,
+            StageState::Stopped,
+            StageState::Failed,
+        ] {
+            assert_eq!(StageState::from_code(s.code()), s);
+        }
+    }
+}
