@@ -190,10 +190,11 @@ impl Config {
     /// Keys absent from `text` take their value from the embedded default, so a user file
     /// only needs the keys it changes.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Config> {
-        let mut base: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| CoreError::Config {
-            key: String::new(),
-            reason: format!("embedded default does not parse: {e}"),
-        })?;
+        let mut base: toml::Table =
+            toml::from_str(DEFAULT_TOML).map_err(|e| CoreError::Config {
+                key: String::new(),
+                reason: format!("embedded default does not parse: {e}"),
+            })?;
         let user: toml::Table = toml::from_str(text).map_err(|e| CoreError::Config {
             key: String::new(),
             reason: format!("{origin}: {e}"),
@@ -210,17 +211,20 @@ impl Config {
         origin: &str,
         env: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Config> {
-        let mut base: toml::Table = toml::from_str(DEFAULT_TOML).map_err(|e| CoreError::Config {
-            key: String::new(),
-            reason: format!("embedded default does not parse: {e}"),
-        })?;
+        let mut base: toml::Table =
+            toml::from_str(DEFAULT_TOML).map_err(|e| CoreError::Config {
+                key: String::new(),
+                reason: format!("embedded default does not parse: {e}"),
+            })?;
         let user: toml::Table = toml::from_str(text).map_err(|e| CoreError::Config {
             key: String::new(),
             reason: format!("{origin}: {e}"),
         })?;
         merge_tables(&mut base, user);
         for (k, v) in env {
-            let Some(rest) = k.strip_prefix("SHMTRADER_") else { continue };
+            let Some(rest) = k.strip_prefix("SHMTRADER_") else {
+                continue;
+            };
             // Variables that are not config keys (SHMTRADER_DATA, SHMTRADER_BIN, ...).
             if NON_CONFIG_VARS.contains(&rest) {
                 continue;
@@ -247,7 +251,10 @@ impl Config {
                     (k, p) if msg.starts_with("unknown field") => format!("{p}.{k}"),
                     (_, p) => p.to_string(),
                 };
-                CoreError::Config { key, reason: format!("{origin}: {msg}") }
+                CoreError::Config {
+                    key,
+                    reason: format!("{origin}: {msg}"),
+                }
             },
         )?;
         cfg.validate()?;
@@ -257,10 +264,16 @@ impl Config {
     /// Checks values that parse but make no sense; names the key on failure.
     pub fn validate(&self) -> Result<()> {
         fn bad(key: &str, reason: impl Into<String>) -> Result<()> {
-            Err(CoreError::Config { key: key.to_string(), reason: reason.into() })
+            Err(CoreError::Config {
+                key: key.to_string(),
+                reason: reason.into(),
+            })
         }
         if self.instance.is_empty()
-            || !self.instance.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || !self
+                .instance
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             return bad("instance", "must be non-empty [A-Za-z0-9_-]");
         }
@@ -271,8 +284,16 @@ impl Config {
             return bad("symbols", format!("at most {} symbols", crate::MAX_SYMBOLS));
         }
         for s in &self.symbols {
-            if s.is_empty() || s.len() > 16 || !s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
-                return bad("symbols", format!("{s:?} is not an upper-case symbol of ≤16 chars"));
+            if s.is_empty()
+                || s.len() > 16
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            {
+                return bad(
+                    "symbols",
+                    format!("{s:?} is not an upper-case symbol of ≤16 chars"),
+                );
             }
         }
         for (name, cap) in [
@@ -290,10 +311,16 @@ impl Config {
             return bad("supervisor.heartbeat_interval_ms", "must be > 0");
         }
         if s.heartbeat_timeout_ms < 2 * s.heartbeat_interval_ms {
-            return bad("supervisor.heartbeat_timeout_ms", "must be at least twice heartbeat_interval_ms");
+            return bad(
+                "supervisor.heartbeat_timeout_ms",
+                "must be at least twice heartbeat_interval_ms",
+            );
         }
         if s.restart_backoff_min_ms == 0 || s.restart_backoff_max_ms < s.restart_backoff_min_ms {
-            return bad("supervisor.restart_backoff_max_ms", "need 0 < restart_backoff_min_ms <= restart_backoff_max_ms");
+            return bad(
+                "supervisor.restart_backoff_max_ms",
+                "need 0 < restart_backoff_min_ms <= restart_backoff_max_ms",
+            );
         }
         if s.max_restarts == 0 {
             return bad("supervisor.max_restarts", "must be > 0");
@@ -306,7 +333,10 @@ impl Config {
             return bad("strategy.ema_fast", "EMA periods must be > 0");
         }
         if st.ema_fast >= st.ema_slow {
-            return bad("strategy.ema_fast", "must be smaller than strategy.ema_slow");
+            return bad(
+                "strategy.ema_fast",
+                "must be smaller than strategy.ema_slow",
+            );
         }
         if st.bar_interval_ms == 0 {
             return bad("strategy.bar_interval_ms", "must be > 0");
@@ -326,13 +356,19 @@ impl Config {
                 return bad(k, "must be in (0, 1)");
             }
         }
-        for (k, v) in [("risk.taker_fee", r.taker_fee), ("risk.slippage", r.slippage)] {
+        for (k, v) in [
+            ("risk.taker_fee", r.taker_fee),
+            ("risk.slippage", r.slippage),
+        ] {
             if !(v.is_finite() && (0.0..0.1).contains(&v)) {
                 return bad(k, "must be in [0, 0.1)");
             }
         }
         if self.mode == Mode::Paper && !is_loopback_url(&self.venue.rest_url) {
-            return bad("venue.rest_url", "paper mode only talks to a loopback mock exchange");
+            return bad(
+                "venue.rest_url",
+                "paper mode only talks to a loopback mock exchange",
+            );
         }
         Ok(())
     }
@@ -349,7 +385,10 @@ impl Config {
 
     /// Symbol id for a name.
     pub fn symbol_id(&self, name: &str) -> Option<u32> {
-        self.symbols.iter().position(|s| s == name).map(|i| i as u32)
+        self.symbols
+            .iter()
+            .position(|s| s == name)
+            .map(|i| i as u32)
     }
 }
 
@@ -364,12 +403,18 @@ fn is_loopback_url(url: &str) -> bool {
 fn parse_env_value(v: &str) -> toml::Value {
     let wrapped = format!("v = {v}");
     match toml::from_str::<toml::Table>(&wrapped) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(v.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(v.to_string())),
         Err(_) => toml::Value::String(v.to_string()),
     }
 }
 
-fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> std::result::Result<(), String> {
+fn set_path(
+    table: &mut toml::Table,
+    path: &[String],
+    value: toml::Value,
+) -> std::result::Result<(), String> {
     match path {
         [] => Err("empty key".into()),
         [last] => {
@@ -406,8 +451,10 @@ fn extract_key(msg: &str) -> String {
 
 /// Serialises a config back to TOML, e.g. for `--print-config`.
 pub fn to_toml(cfg: &Config) -> Result<String> {
-    toml::to_string_pretty(cfg)
-        .map_err(|e| CoreError::Config { key: String::new(), reason: e.to_string() })
+    toml::to_string_pretty(cfg).map_err(|e| CoreError::Config {
+        key: String::new(),
+        reason: e.to_string(),
+    })
 }
 
 /// A flat key→value view, handy for status output.
@@ -421,7 +468,11 @@ pub fn flatten(cfg: &Config) -> BTreeMap<String, String> {
 
 fn flatten_into(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, String>) {
     for (k, v) in t {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::Table(inner) => flatten_into(&key, inner, out),
             other => {
@@ -477,7 +528,10 @@ mod tests {
         let c = Config::from_toml_with_env(
             "instance = \"x1\"\n",
             "t",
-            [("SHMTRADER_RISK__LEVERAGE", "7"), ("SHMTRADER_DATA", "/nope")],
+            [
+                ("SHMTRADER_RISK__LEVERAGE", "7"),
+                ("SHMTRADER_DATA", "/nope"),
+            ],
         )
         .unwrap();
         assert_eq!(c.instance, "x1");
@@ -488,7 +542,8 @@ mod tests {
 
     #[test]
     fn env_override_with_unknown_key_is_refused() {
-        let e = Config::from_toml_with_env("", "t", [("SHMTRADER_RISK__LEVERAGEE", "7")]).unwrap_err();
+        let e =
+            Config::from_toml_with_env("", "t", [("SHMTRADER_RISK__LEVERAGEE", "7")]).unwrap_err();
         assert!(e.to_string().contains("leveragee"), "{e}");
     }
 }

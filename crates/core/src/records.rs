@@ -337,7 +337,12 @@ mod tests {
 
     #[test]
     fn type_ids_are_distinct() {
-        let ids = [Tick::TYPE_ID, BookTop::TYPE_ID, Signal::TYPE_ID, Outcome::TYPE_ID];
+        let ids = [
+            Tick::TYPE_ID,
+            BookTop::TYPE_ID,
+            Signal::TYPE_ID,
+            Outcome::TYPE_ID,
+        ];
         for (i, a) in ids.iter().enumerate() {
             for b in &ids[i + 1..] {
                 assert_ne!(a, b);

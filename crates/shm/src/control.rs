@@ -134,7 +134,8 @@ impl StageSlot {
         let seq = self.reason_seq.load(Ordering::Relaxed);
         // Odd = being written; Relaxed + fence(Release) orders it before the words
         // (pairs with the fence(Acquire) in `reason`).
-        self.reason_seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        self.reason_seq
+            .store(seq.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         for (i, w) in self.reason.iter().enumerate() {
             let mut b = [0u8; 8];
@@ -142,7 +143,8 @@ impl StageSlot {
             w.store(u64::from_le_bytes(b), Ordering::Relaxed);
         }
         // Release: publishes the words to readers that Acquire-load the even value.
-        self.reason_seq.store(seq.wrapping_add(2), Ordering::Release);
+        self.reason_seq
+            .store(seq.wrapping_add(2), Ordering::Release);
     }
     /// Reads the last failure reason (empty if none or if a write is in progress).
     pub fn reason(&self) -> String {
@@ -310,7 +312,9 @@ impl Control {
             return Err(ShmError::Invalid("control segment too small".into()));
         }
         if symbols.len() > MAX_SYMBOLS {
-            return Err(ShmError::Invalid(format!("more than {MAX_SYMBOLS} symbols")));
+            return Err(ShmError::Invalid(format!(
+                "more than {MAX_SYMBOLS} symbols"
+            )));
         }
         // SAFETY: offset 0 is page aligned, the length is checked above, and this region
         // is only ever accessed as a ControlBlock.
@@ -338,7 +342,10 @@ impl Control {
     pub fn open(seg: Arc<Segment>) -> Result<Control> {
         let name = seg.name().to_string();
         if seg.len() < Self::bytes() {
-            return Err(ShmError::Layout { name, reason: "control segment too small".into() });
+            return Err(ShmError::Layout {
+                name,
+                reason: "control segment too small".into(),
+            });
         }
         // SAFETY: as in `create`, length checked above.
         let block: SharedRef<ControlBlock> = unsafe { SharedRef::new(seg, 0) };
@@ -347,11 +354,17 @@ impl Control {
             return Err(ShmError::NotReady { name });
         }
         if block.header.magic.load(Ordering::Relaxed) != CONTROL_MAGIC {
-            return Err(ShmError::Layout { name, reason: "bad magic".into() });
+            return Err(ShmError::Layout {
+                name,
+                reason: "bad magic".into(),
+            });
         }
         let v = block.header.version.load(Ordering::Relaxed);
         if v != CONTROL_VERSION {
-            return Err(ShmError::Layout { name, reason: format!("control version {v}") });
+            return Err(ShmError::Layout {
+                name,
+                reason: format!("control version {v}"),
+            });
         }
         Ok(Control { block })
     }
@@ -408,7 +421,9 @@ impl Control {
     /// A shared reference to a consumer cursor, for [`crate::ring::CursorStore::Shared`].
     pub fn cursor_ref(&self, ring: usize, consumer: usize) -> Result<SharedRef<CursorSlot>> {
         if ring >= MAX_RINGS || consumer >= MAX_CONSUMERS {
-            return Err(ShmError::Invalid(format!("cursor [{ring}][{consumer}] out of range")));
+            return Err(ShmError::Invalid(format!(
+                "cursor [{ring}][{consumer}] out of range"
+            )));
         }
         let off = std::mem::offset_of!(ControlBlock, cursors)
             + (ring * MAX_CONSUMERS + consumer) * std::mem::size_of::<CursorSlot>();
@@ -422,8 +437,8 @@ impl Control {
         if stage >= MAX_STAGES {
             return Err(ShmError::Invalid(format!("doorbell {stage} out of range")));
         }
-        let off = std::mem::offset_of!(ControlBlock, doorbells)
-            + stage * std::mem::size_of::<Doorbell>();
+        let off =
+            std::mem::offset_of!(ControlBlock, doorbells) + stage * std::mem::size_of::<Doorbell>();
         // SAFETY: inside `doorbells`, 64-aligned, and that memory is a Doorbell.
         Ok(unsafe { SharedRef::new(self.block.segment().clone(), off) })
     }
@@ -433,13 +448,17 @@ impl Control {
         let seq = self.block.trading_seq.load(Ordering::Relaxed);
         // Odd while writing; the fence orders it before the words (pairs with the
         // reader's fence(Acquire)).
-        self.block.trading_seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        self.block
+            .trading_seq
+            .store(seq.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         for (w, v) in self.block.trading.iter().zip(figures) {
             w.store(v.to_bits(), Ordering::Relaxed);
         }
         // Release: publishes the words.
-        self.block.trading_seq.store(seq.wrapping_add(2), Ordering::Release);
+        self.block
+            .trading_seq
+            .store(seq.wrapping_add(2), Ordering::Release);
     }
 
     /// Reads the trading figures (a consistent snapshot; `None` if never written or
@@ -498,7 +517,11 @@ mod tests {
         for v in [0u64, 1, 7, 8, 9, 15, 16, 100, 1000, 123_456, 10_000_000_000] {
             let b = Histogram::bucket_of(v);
             assert!(b >= last, "{v}");
-            assert!(Histogram::bucket_floor(b) <= v, "{v} floor {}", Histogram::bucket_floor(b));
+            assert!(
+                Histogram::bucket_floor(b) <= v,
+                "{v} floor {}",
+                Histogram::bucket_floor(b)
+            );
             last = b;
         }
         // Relative bucket width ≤ 25 %.

@@ -72,8 +72,10 @@ pub struct Instance {
 }
 
 fn all_names(instance: &str) -> Vec<String> {
-    let mut v: Vec<String> =
-        ring_id::NAMES.iter().map(|r| segment_name(instance, r)).collect();
+    let mut v: Vec<String> = ring_id::NAMES
+        .iter()
+        .map(|r| segment_name(instance, r))
+        .collect();
     v.push(segment_name(instance, "control"));
     v
 }
@@ -123,7 +125,17 @@ impl Instance {
         let mut seg = Segment::create(&ctl_name, Control::bytes())?;
         seg.set_owner(false);
         let control = Control::create(Arc::new(seg), name, symbols, now_ns)?;
-        Ok((Instance { name: name.to_string(), control, ticks, book, signals, outcomes }, stale))
+        Ok((
+            Instance {
+                name: name.to_string(),
+                control,
+                ticks,
+                book,
+                signals,
+                outcomes,
+            },
+            stale,
+        ))
     }
 
     /// Opens an existing instance (stages, `status`, tools).
@@ -133,7 +145,14 @@ impl Instance {
         let book = Ring::attach(Arc::new(Segment::open(&segment_name(name, "book"))?))?;
         let signals = Ring::attach(Arc::new(Segment::open(&segment_name(name, "signals"))?))?;
         let outcomes = Ring::attach(Arc::new(Segment::open(&segment_name(name, "outcomes"))?))?;
-        Ok(Instance { name: name.to_string(), control, ticks, book, signals, outcomes })
+        Ok(Instance {
+            name: name.to_string(),
+            control,
+            ticks,
+            book,
+            signals,
+            outcomes,
+        })
     }
 
     /// Unlinks every segment name of an instance. Mappings stay valid for processes
@@ -146,14 +165,23 @@ impl Instance {
     }
 
     /// A consumer whose cursor persists in the control block.
-    pub fn consumer<T: Record>(&self, ring: &Ring<T>, ring_idx: usize, consumer: usize) -> Result<Consumer<T>> {
+    pub fn consumer<T: Record>(
+        &self,
+        ring: &Ring<T>,
+        ring_idx: usize,
+        consumer: usize,
+    ) -> Result<Consumer<T>> {
         let slot = self.control.cursor_ref(ring_idx, consumer)?;
         Ok(Consumer::new(ring.clone(), CursorStore::Shared(slot)))
     }
 
     /// Becomes the producer of a ring and rings the doorbells of the stages that
     /// consume it.
-    pub fn producer<T: Record>(&self, ring: &Ring<T>, wake_stages: &[usize]) -> Result<Producer<T>> {
+    pub fn producer<T: Record>(
+        &self,
+        ring: &Ring<T>,
+        wake_stages: &[usize],
+    ) -> Result<Producer<T>> {
         let mut p = Producer::attach(ring.clone())?;
         for &s in wake_stages {
             p.add_doorbell(self.control.doorbell_ref(s)?);

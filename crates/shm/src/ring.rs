@@ -135,15 +135,24 @@ impl<T: Record> Clone for Ring<T> {
 
 impl<T: Record> fmt::Debug for Ring<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ring").field("record", &T::NAME).field("info", &self.info()).finish()
+        f.debug_struct("Ring")
+            .field("record", &T::NAME)
+            .field("info", &self.info())
+            .finish()
     }
 }
 
 impl<T: Record> Ring<T> {
     const WORDS: usize = std::mem::size_of::<T>() / 8;
     const CHECK: () = {
-        assert!(std::mem::size_of::<T>().is_multiple_of(8), "record size must be a multiple of 8");
-        assert!(std::mem::align_of::<T>() <= 8, "record alignment must be at most 8");
+        assert!(
+            std::mem::size_of::<T>().is_multiple_of(8),
+            "record size must be a multiple of 8"
+        );
+        assert!(
+            std::mem::align_of::<T>() <= 8,
+            "record alignment must be at most 8"
+        );
     };
 
     /// Initialises a ring in a freshly created (zero-filled) segment.
@@ -151,7 +160,9 @@ impl<T: Record> Ring<T> {
         #[allow(clippy::let_unit_value)]
         let _ = Self::CHECK;
         if !capacity.is_power_of_two() || capacity < 2 {
-            return Err(ShmError::Invalid(format!("ring capacity {capacity} is not a power of two")));
+            return Err(ShmError::Invalid(format!(
+                "ring capacity {capacity} is not a power of two"
+            )));
         }
         if seg.len() < ring_bytes::<T>(capacity) {
             return Err(ShmError::Invalid(format!(
@@ -171,10 +182,16 @@ impl<T: Record> Ring<T> {
                 reason: "ring already initialised".into(),
             });
         }
-        header.layout_version.store(LAYOUT_VERSION, Ordering::Relaxed);
+        header
+            .layout_version
+            .store(LAYOUT_VERSION, Ordering::Relaxed);
         header.record_type.store(T::TYPE_ID, Ordering::Relaxed);
-        header.record_size.store(std::mem::size_of::<T>() as u32, Ordering::Relaxed);
-        header.slot_size.store(slot_size::<T>() as u32, Ordering::Relaxed);
+        header
+            .record_size
+            .store(std::mem::size_of::<T>() as u32, Ordering::Relaxed);
+        header
+            .slot_size
+            .store(slot_size::<T>() as u32, Ordering::Relaxed);
         header.capacity.store(capacity, Ordering::Relaxed);
         header.magic.store(RING_MAGIC, Ordering::Relaxed);
         // Release: pairs with the Acquire load of `ready` in `attach`; everything above
@@ -190,7 +207,10 @@ impl<T: Record> Ring<T> {
         let _ = Self::CHECK;
         let name = seg.name().to_string();
         if seg.len() < HEADER_BYTES {
-            return Err(ShmError::Layout { name, reason: "segment smaller than a ring header".into() });
+            return Err(ShmError::Layout {
+                name,
+                reason: "segment smaller than a ring header".into(),
+            });
         }
         // SAFETY: as in `create`; the length was checked just above.
         let header: SharedRef<RingHeader> = unsafe { SharedRef::new(seg, 0) };
@@ -198,21 +218,35 @@ impl<T: Record> Ring<T> {
         if header.ready.load(Ordering::Acquire) != READY {
             return Err(ShmError::NotReady { name });
         }
-        let bad = |reason: String| Err(ShmError::Layout { name: name.clone(), reason });
+        let bad = |reason: String| {
+            Err(ShmError::Layout {
+                name: name.clone(),
+                reason,
+            })
+        };
         if header.magic.load(Ordering::Relaxed) != RING_MAGIC {
             return bad("bad magic".into());
         }
         let v = header.layout_version.load(Ordering::Relaxed);
         if v != LAYOUT_VERSION {
-            return bad(format!("layout version {v}, this build uses {LAYOUT_VERSION}"));
+            return bad(format!(
+                "layout version {v}, this build uses {LAYOUT_VERSION}"
+            ));
         }
         let t = header.record_type.load(Ordering::Relaxed);
         if t != T::TYPE_ID {
-            return bad(format!("record type {t}, expected {} ({})", T::TYPE_ID, T::NAME));
+            return bad(format!(
+                "record type {t}, expected {} ({})",
+                T::TYPE_ID,
+                T::NAME
+            ));
         }
         let sz = header.record_size.load(Ordering::Relaxed) as usize;
         if sz != std::mem::size_of::<T>() {
-            return bad(format!("record size {sz}, expected {}", std::mem::size_of::<T>()));
+            return bad(format!(
+                "record size {sz}, expected {}",
+                std::mem::size_of::<T>()
+            ));
         }
         let cap = header.capacity.load(Ordering::Relaxed);
         if !cap.is_power_of_two() || header.segment().len() < ring_bytes::<T>(cap) {
@@ -225,7 +259,13 @@ impl<T: Record> Ring<T> {
         let cap = header.capacity.load(Ordering::Relaxed);
         // SAFETY: HEADER_BYTES is inside the segment (length checked by the callers).
         let slots = unsafe { header.segment().as_ptr().add(HEADER_BYTES) };
-        Ok(Ring { header, slots, mask: cap - 1, slot_size: slot_size::<T>(), _t: PhantomData })
+        Ok(Ring {
+            header,
+            slots,
+            mask: cap - 1,
+            slot_size: slot_size::<T>(),
+            _t: PhantomData,
+        })
     }
 
     /// Capacity in records.
@@ -324,7 +364,10 @@ pub struct Producer<T: Record> {
 
 impl<T: Record> fmt::Debug for Producer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Producer").field("ring", &self.ring).field("next", &self.next).finish()
+        f.debug_struct("Producer")
+            .field("ring", &self.ring)
+            .field("next", &self.next)
+            .finish()
     }
 }
 
@@ -353,7 +396,11 @@ impl<T: Record> Producer<T> {
             next += 1;
             ring.header.write_seq.v.store(next, Ordering::Release);
         }
-        Ok(Producer { ring, next, extra_bells: Vec::new() })
+        Ok(Producer {
+            ring,
+            next,
+            extra_bells: Vec::new(),
+        })
     }
 
     /// Also ring `bell` on every publish (a consumer stage that sleeps on one doorbell
@@ -405,7 +452,11 @@ impl<T: Record> Producer<T> {
         stamp.store(2 * seq + 2, Ordering::Release);
         self.next = seq + 1;
         // Release: pairs with Acquire loads of write_seq (lag, gap resync, status).
-        self.ring.header.write_seq.v.store(self.next, Ordering::Release);
+        self.ring
+            .header
+            .write_seq
+            .v
+            .store(self.next, Ordering::Release);
         seq
     }
 
@@ -455,7 +506,12 @@ impl<T: Record> Consumer<T> {
             CursorStore::Shared(slot) => slot.cursor.load(Ordering::Acquire),
             CursorStore::Private(start) => *start,
         };
-        Consumer { ring, cursor, store, gaps: 0 }
+        Consumer {
+            ring,
+            cursor,
+            store,
+            gaps: 0,
+        }
     }
 
     /// The ring read from.
@@ -543,7 +599,9 @@ impl<T: Record> Consumer<T> {
 
     /// Spin, then sleep on the ring's doorbell until data arrives or `timeout` passes.
     pub fn wait(&self, spin_iters: u32, spin_only: bool, timeout: Duration) -> bool {
-        self.ring.doorbell().wait_until(|| self.has_data(), spin_iters, spin_only, timeout)
+        self.ring
+            .doorbell()
+            .wait_until(|| self.has_data(), spin_iters, spin_only, timeout)
     }
 }
 
@@ -567,7 +625,11 @@ mod tests {
     }
 
     fn tick(i: u64) -> Tick {
-        Tick { agg_id: i, price: i as f64, ..Tick::default() }
+        Tick {
+            agg_id: i,
+            price: i as f64,
+            ..Tick::default()
+        }
     }
 
     #[test]

@@ -42,14 +42,24 @@ impl fmt::Debug for Segment {
 impl Segment {
     /// Creates a zero-filled segment of `size` bytes; fails if the name exists.
     pub fn create(name: &str, size: usize) -> Result<Segment> {
-        let shmem = ShmemConf::new().os_id(name).size(size).create().map_err(|e| {
-            let reason = match e {
-                ShmemError::MappingIdExists => "already exists".to_string(),
-                other => other.to_string(),
-            };
-            ShmError::Create { name: name.to_string(), reason }
-        })?;
-        Ok(Segment { shmem, name: name.to_string() })
+        let shmem = ShmemConf::new()
+            .os_id(name)
+            .size(size)
+            .create()
+            .map_err(|e| {
+                let reason = match e {
+                    ShmemError::MappingIdExists => "already exists".to_string(),
+                    other => other.to_string(),
+                };
+                ShmError::Create {
+                    name: name.to_string(),
+                    reason,
+                }
+            })?;
+        Ok(Segment {
+            shmem,
+            name: name.to_string(),
+        })
     }
 
     /// Maps an existing segment. The caller validates the header.
@@ -57,8 +67,14 @@ impl Segment {
         let shmem = ShmemConf::new()
             .os_id(name)
             .open()
-            .map_err(|e| ShmError::Open { name: name.to_string(), reason: e.to_string() })?;
-        Ok(Segment { shmem, name: name.to_string() })
+            .map_err(|e| ShmError::Open {
+                name: name.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Segment {
+            shmem,
+            name: name.to_string(),
+        })
     }
 
     /// Removes a segment name (used on stale instances). Missing names are not an error.
@@ -71,7 +87,10 @@ impl Segment {
         if rc != 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::ENOENT) {
-                return Err(ShmError::Open { name: name.to_string(), reason: err.to_string() });
+                return Err(ShmError::Open {
+                    name: name.to_string(),
+                    reason: err.to_string(),
+                });
             }
         }
         Ok(())
@@ -79,7 +98,9 @@ impl Segment {
 
     /// Whether a segment with this name exists.
     pub fn exists(name: &str) -> bool {
-        std::path::Path::new("/dev/shm").join(name.trim_start_matches('/')).exists()
+        std::path::Path::new("/dev/shm")
+            .join(name.trim_start_matches('/'))
+            .exists()
     }
 
     /// Base address of the mapping (page aligned).

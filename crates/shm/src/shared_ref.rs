@@ -46,7 +46,10 @@ impl<T: SharedPlain> SharedRef<T> {
 
 impl<T: SharedPlain> Clone for SharedRef<T> {
     fn clone(&self) -> Self {
-        SharedRef { seg: self.seg.clone(), ptr: self.ptr }
+        SharedRef {
+            seg: self.seg.clone(),
+            ptr: self.ptr,
+        }
     }
 }
 
@@ -61,6 +64,8 @@ impl<T: SharedPlain> Deref for SharedRef<T> {
 
 impl<T: SharedPlain> fmt::Debug for SharedRef<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SharedRef").field("segment", &self.seg.name()).finish()
+        f.debug_struct("SharedRef")
+            .field("segment", &self.seg.name())
+            .finish()
     }
 }

@@ -1,4 +1,5 @@
 //! Rings across real processes: the test binary re-executes itself as the producer
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! (`SHM_TEST_ROLE`), the parent is the consumer.
 
 use shmtrader_core::Tick;
@@ -52,7 +53,11 @@ fn valid(seq: u64, t: &Tick) -> bool {
 }
 
 fn unique(tag: &str) -> String {
-    format!("/shmtrader-test-{}-{}-{tag}", std::process::id(), rand_suffix())
+    format!(
+        "/shmtrader-test-{}-{}-{tag}",
+        std::process::id(),
+        rand_suffix()
+    )
 }
 
 fn rand_suffix() -> u64 {
@@ -75,10 +80,16 @@ impl Drop for Cleanup {
 fn spawn_child(role: &str, ring: &str, ctl: &str, extra: &[(&str, String)]) -> Child {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new(exe);
-    cmd.args(["child_entry", "--exact", "--nocapture", "--test-threads", "1"])
-        .env("SHM_TEST_ROLE", role)
-        .env("SHM_TEST_RING", ring)
-        .env("SHM_TEST_CTL", ctl);
+    cmd.args([
+        "child_entry",
+        "--exact",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env("SHM_TEST_ROLE", role)
+    .env("SHM_TEST_RING", ring)
+    .env("SHM_TEST_CTL", ctl);
     for (k, v) in extra {
         cmd.env(k, v);
     }
@@ -88,10 +99,15 @@ fn spawn_child(role: &str, ring: &str, ctl: &str, extra: &[(&str, String)]) -> C
 /// Entry point of the child processes; a no-op in a normal test run.
 #[test]
 fn child_entry() {
-    let Ok(role) = std::env::var("SHM_TEST_ROLE") else { return };
+    let Ok(role) = std::env::var("SHM_TEST_ROLE") else {
+        return;
+    };
     let ring_name = std::env::var("SHM_TEST_RING").unwrap();
     let ctl_name = std::env::var("SHM_TEST_CTL").unwrap();
-    let n: u64 = std::env::var("SHM_TEST_N").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let n: u64 = std::env::var("SHM_TEST_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let ring: Ring<Tick> = Ring::attach(Arc::new(Segment::open(&ring_name).unwrap())).unwrap();
     let ctl = Control::open(Arc::new(Segment::open(&ctl_name).unwrap())).unwrap();
     let cursor = ctl.cursor_ref(0, 0).unwrap();
@@ -125,9 +141,11 @@ fn setup(cap: u64) -> (String, String, Ring<Tick>, Control, Cleanup) {
     let rn = unique("ring");
     let cn = unique("ctl");
     let clean = Cleanup(vec![rn.clone(), cn.clone()]);
-    let ring: Ring<Tick> =
-        Ring::create(Arc::new(Segment::create(&rn, ring_bytes::<Tick>(cap)).unwrap()), cap)
-            .unwrap();
+    let ring: Ring<Tick> = Ring::create(
+        Arc::new(Segment::create(&rn, ring_bytes::<Tick>(cap)).unwrap()),
+        cap,
+    )
+    .unwrap();
     let ctl = Control::create(
         Arc::new(Segment::create(&cn, Control::bytes()).unwrap()),
         "test",
@@ -204,7 +222,11 @@ fn lapped_reader_across_processes_sees_exact_gaps_and_never_a_torn_record() {
         }
     }
     assert!(child.wait().unwrap().success());
-    assert_eq!(records + gaps, N, "every sequence is either read or counted as lost");
+    assert_eq!(
+        records + gaps,
+        N,
+        "every sequence is either read or counted as lost"
+    );
     assert_eq!(c.cursor(), N);
     assert!(gaps > 0, "the reader was meant to be lapped");
     println!("records={records} gaps={gaps}");
