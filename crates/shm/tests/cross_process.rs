@@ -1,6 +1,6 @@
 //! Rings across real processes: the test binary re-executes itself as the producer
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! (`SHM_TEST_ROLE`), the parent is the consumer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use shmtrader_core::Tick;
 use shmtrader_shm::control::Control;
@@ -170,7 +170,7 @@ fn ten_million_records_arrive_exactly_once_in_order() {
                 assert_eq!(seq, expected, "out of order");
                 assert!(valid(seq, &t), "corrupt record at {seq}");
                 expected += 1;
-                if expected % 1024 == 0 {
+                if expected.is_multiple_of(1024) {
                     c.commit();
                 }
             }
@@ -204,7 +204,7 @@ fn lapped_reader_across_processes_sees_exact_gaps_and_never_a_torn_record() {
                 records += 1;
                 next_expected = seq + 1;
                 // A deliberately slow reader.
-                if seq % 64 == 0 {
+                if seq.is_multiple_of(64) {
                     std::thread::sleep(Duration::from_micros(50));
                 }
             }
