@@ -22,5 +22,5 @@ pub use doorbell::Doorbell;
 pub use error::{Result, ShmError};
 pub use instance::{consumer_id, ring_id, Capacities, Instance};
 pub use ring::{Consumer, CursorStore, Producer, Read, Ring, RingInfo};
-pub use segment::{pid_alive, segment_name, Segment};
+pub use segment::{pid_alive, segment_name, send_signal, Segment};
 pub use shared_ref::SharedRef;

@@ -139,3 +139,18 @@ pub fn pid_alive(pid: u32) -> bool {
     let rc = unsafe { libc::kill(pid as i32, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
+
+/// Sends `sig` to process `pid` (used by the launcher to stop or kill its children).
+pub fn send_signal(pid: u32, sig: i32) -> std::io::Result<()> {
+    let pid = i32::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
+    if pid <= 0 {
+        return Err(std::io::Error::other("refusing to signal a process group"));
+    }
+    // SAFETY: kill(2) takes two integers and touches no memory of ours.
+    let rc = unsafe { libc::kill(pid, sig) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

@@ -1,0 +1,273 @@
+//! `shmtrader run`: creates the instance's segments, spawns the stages as child
+//! processes of the same executable, watches exits and heartbeats, restarts failures
+//! with exponential backoff, prints a one-line summary, and stops everything in order.
+
+use crate::error::{Result, StageError};
+use crate::runtime::{counter, stage_idx};
+use crate::skeleton::fig;
+use shmtrader_core::{Config, STAGES};
+use shmtrader_shm::clock::{mono_ns, now_ns};
+use shmtrader_shm::{Capacities, Instance, StageState};
+use std::collections::VecDeque;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How to launch.
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// The `shmtrader` executable (normally `current_exe()`).
+    pub exe: PathBuf,
+    /// Arguments appended after the stage name (`--config F --instance N`).
+    pub child_args: Vec<String>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Leave the segments in /dev/shm after exit (debugging, tests).
+    pub keep_segments: bool,
+}
+
+struct Managed {
+    name: &'static str,
+    idx: usize,
+    child: Option<Child>,
+    spawned_at: Instant,
+    restart_at: Option<Instant>,
+    consecutive: u32,
+    history: VecDeque<Instant>,
+}
+
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => "exited".to_string(),
+    }
+}
+
+fn spawn(opts: &LaunchOptions, name: &str) -> Result<Child> {
+    Command::new(&opts.exe)
+        .arg(name)
+        .args(&opts.child_args)
+        .spawn()
+        .map_err(|e| StageError::io(format!("spawning stage {name}"), e))
+}
+
+fn send(child: &Child, sig: i32) {
+    // Our own un-reaped child: its pid cannot have been reused yet.
+    let _ = shmtrader_shm::send_signal(child.id(), sig);
+}
+
+/// Runs the launcher until the duration elapses, a signal arrives, or it gives up.
+/// Returns the process exit code.
+pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
+    let term = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, term.clone())
+            .map_err(|e| StageError::io("installing signal handler", e))?;
+    }
+    let caps = Capacities {
+        ticks: cfg.rings.ticks,
+        book: cfg.rings.book,
+        signals: cfg.rings.signals,
+        outcomes: cfg.rings.outcomes,
+    };
+    let (inst, stale) = Instance::create(&cfg.instance, &cfg.symbols, caps, now_ns())?;
+    if stale {
+        tracing::warn!(instance = %cfg.instance, "removed a stale instance left by a dead launcher");
+    }
+    tracing::info!(instance = %cfg.instance, mode = ?cfg.mode, symbols = ?cfg.symbols, "segments created");
+    let sup = &cfg.supervisor;
+    let mut stages: Vec<Managed> = Vec::new();
+    for name in STAGES {
+        let idx = stage_idx::of(name).ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
+        let child = spawn(&opts, name)?;
+        tracing::info!(stage = name, pid = child.id(), "spawned");
+        stages.push(Managed {
+            name,
+            idx,
+            child: Some(child),
+            spawned_at: Instant::now(),
+            restart_at: None,
+            consecutive: 0,
+            history: VecDeque::new(),
+        });
+    }
+    let started = Instant::now();
+    let mut last_summary = Instant::now();
+    let mut last_ticks = (Instant::now(), 0u64);
+    let mut exit_code = 0;
+    let mut give_up: Option<String> = None;
+    let hb_timeout_ns = sup.heartbeat_timeout_ms * 1_000_000;
+    'outer: loop {
+        if term.load(Ordering::Relaxed) {
+            tracing::info!("stop requested");
+            break;
+        }
+        if opts.duration.is_some_and(|d| started.elapsed() >= d) {
+            tracing::info!("duration reached");
+            break;
+        }
+        for m in stages.iter_mut() {
+            let Some(slot) = inst.control.stage(m.idx) else { continue };
+            let mut failure: Option<String> = None;
+            if let Some(child) = m.child.as_mut() {
+                match child.try_wait() {
+                    Ok(Some(status)) => failure = Some(describe(status)),
+                    Ok(None) => {
+                        let hb = slot.heartbeat_ns.load(Ordering::Acquire);
+                        let age = mono_ns().saturating_sub(hb);
+                        let alive_long_enough =
+                            m.spawned_at.elapsed() > Duration::from_nanos(hb_timeout_ns);
+                        if alive_long_enough && slot.pid.load(Ordering::Relaxed) == child.id() && age > hb_timeout_ns
+                        {
+                            send(child, libc::SIGKILL);
+                            let _ = child.wait();
+                            failure = Some(format!("hung: no heartbeat for {} ms", age / 1_000_000));
+                        } else if alive_long_enough && slot.pid.load(Ordering::Relaxed) != child.id() {
+                            // Never attached (e.g. stuck before opening the instance).
+                            send(child, libc::SIGKILL);
+                            let _ = child.wait();
+                            failure = Some("never attached to the instance".into());
+                        }
+                    }
+                    Err(e) => failure = Some(format!("wait failed: {e}")),
+                }
+            }
+            if let Some(reason) = failure {
+                m.child = None;
+                slot.set_state(StageState::Failed);
+                slot.set_reason(&reason);
+                let now = Instant::now();
+                let window = Duration::from_secs(sup.restart_window_s);
+                while m.history.front().is_some_and(|t| now.duration_since(*t) > window) {
+                    m.history.pop_front();
+                }
+                m.history.push_back(now);
+                if m.history.len() as u32 > sup.max_restarts {
+                    give_up = Some(format!(
+                        "stage {} failed {} times within {} s (last: {reason}); stopping everything",
+                        m.name,
+                        m.history.len(),
+                        sup.restart_window_s
+                    ));
+                    break 'outer;
+                }
+                // A stage that ran well for a while starts its backoff afresh.
+                if m.spawned_at.elapsed() > Duration::from_millis(sup.restart_backoff_max_ms * 2) {
+                    m.consecutive = 0;
+                }
+                let delay = sup
+                    .restart_backoff_min_ms
+                    .saturating_mul(1u64 << m.consecutive.min(20))
+                    .min(sup.restart_backoff_max_ms);
+                m.consecutive += 1;
+                m.restart_at = Some(now + Duration::from_millis(delay));
+                tracing::warn!(stage = m.name, %reason, restart_in_ms = delay, "stage failed");
+            }
+            if m.child.is_none() && m.restart_at.is_some_and(|t| Instant::now() >= t) {
+                match spawn(&opts, m.name) {
+                    Ok(child) => {
+                        slot.restarts.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(stage = m.name, pid = child.id(), "restarted");
+                        m.child = Some(child);
+                        m.spawned_at = Instant::now();
+                        m.restart_at = None;
+                    }
+                    Err(e) => {
+                        tracing::error!(stage = m.name, error = %e, "restart failed");
+                        m.restart_at = Some(Instant::now() + Duration::from_millis(sup.restart_backoff_max_ms));
+                    }
+                }
+            }
+        }
+        if sup.summary_interval_s > 0 && last_summary.elapsed() >= Duration::from_secs(sup.summary_interval_s) {
+            let ws = inst.ticks.write_seq();
+            let dt = last_ticks.0.elapsed().as_secs_f64().max(1e-9);
+            let rate = (ws - last_ticks.1) as f64 / dt;
+            last_ticks = (Instant::now(), ws);
+            eprintln!("{}", summary_line(&inst, started.elapsed(), rate));
+            last_summary = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if let Some(msg) = &give_up {
+        tracing::error!("{msg}");
+        eprintln!("shmtrader: {msg}");
+        exit_code = 1;
+    }
+    shutdown(&inst, &mut stages, Duration::from_millis(sup.stop_timeout_ms));
+    eprintln!("{}", summary_line(&inst, started.elapsed(), 0.0));
+    if opts.keep_segments {
+        tracing::info!(instance = %cfg.instance, "segments kept (--keep-segments)");
+    } else {
+        Instance::remove(&cfg.instance)?;
+        tracing::info!(instance = %cfg.instance, "segments removed");
+    }
+    Ok(exit_code)
+}
+
+/// Stops stages in start order (ingest first, executor last), each draining what it
+/// was given before the next is asked.
+fn shutdown(inst: &Instance, stages: &mut [Managed], grace: Duration) {
+    for m in stages.iter_mut() {
+        let Some(mut child) = m.child.take() else { continue };
+        if let Some(slot) = inst.control.stage(m.idx) {
+            if slot.state() != StageState::Stopped {
+                slot.set_state(StageState::Stopping);
+            }
+        }
+        send(&child, libc::SIGTERM);
+        let deadline = Instant::now() + grace;
+        loop {
+            match child.try_wait() {
+                Ok(Some(st)) => {
+                    tracing::info!(stage = m.name, status = %describe(st), "stopped");
+                    break;
+                }
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                _ => {
+                    tracing::warn!(stage = m.name, "did not stop in time; killing");
+                    send(&child, libc::SIGKILL);
+                    let _ = child.wait();
+                    break;
+                }
+            }
+        }
+    }
+    inst.control.request_shutdown();
+}
+
+/// The one-line progress summary.
+pub fn summary_line(inst: &Instance, up: Duration, ticks_per_s: f64) -> String {
+    let ctl = &inst.control;
+    let st = |i: usize| ctl.stage(i);
+    let load = |i: usize, f: &dyn Fn(&shmtrader_shm::StageSlot) -> u64| st(i).map(f).unwrap_or(0);
+    let ingest_out = load(stage_idx::INGEST, &|s| s.records_out.load(Ordering::Relaxed));
+    let an_in = load(stage_idx::ANALYTICS, &|s| s.records_in.load(Ordering::Relaxed));
+    let sigs = inst.signals.write_seq();
+    let orders = load(stage_idx::EXECUTOR, &|s| s.counters[counter::ORDERS].load(Ordering::Relaxed));
+    let figs = ctl.trading().unwrap_or([0.0; 32]);
+    let restarts: Vec<String> = STAGES
+        .iter()
+        .map(|n| {
+            let r = stage_idx::of(n).and_then(st).map(|s| s.restarts.load(Ordering::Relaxed)).unwrap_or(0);
+            format!("{}{}", &n[..1], r)
+        })
+        .collect();
+    format!(
+        "[{:>5.0}s] ticks {:>7.0}/s | ingest out {} | analytics in {} | signals {} | orders {} | open {} | pnl {:+.2} (unreal {:+.2}) | restarts {}",
+        up.as_secs_f64(),
+        ticks_per_s,
+        ingest_out,
+        an_in,
+        sigs,
+        orders,
+        figs[fig::OPEN],
+        figs[fig::REALIZED],
+        figs[fig::UNREALIZED],
+        restarts.join(" ")
+    )
+}

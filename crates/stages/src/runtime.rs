@@ -1,0 +1,169 @@
+//! What every stage process does around its loop: attach to the instance, pin itself,
+//! publish pid/cpu/state, heartbeat, and notice stop requests.
+
+use crate::error::{Result, StageError};
+use shmtrader_core::Config;
+use shmtrader_shm::clock::{current_cpu, mono_ns, pin_to_cpu};
+use shmtrader_shm::{Instance, StageSlot, StageState};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Stage indices in the control block (also their doorbell index).
+pub mod stage_idx {
+    /// Market data in.
+    pub const INGEST: usize = 0;
+    /// Indicators and signals.
+    pub const ANALYTICS: usize = 1;
+    /// Orders and positions.
+    pub const EXECUTOR: usize = 2;
+    /// The mock exchange (paper mode).
+    pub const MOCK: usize = 3;
+    /// Index by name.
+    pub fn of(name: &str) -> Option<usize> {
+        match name {
+            "ingest" => Some(INGEST),
+            "analytics" => Some(ANALYTICS),
+            "executor" => Some(EXECUTOR),
+            "mock-exchange" => Some(MOCK),
+            _ => None,
+        }
+    }
+    /// Names by index.
+    pub const NAMES: [&str; 4] = ["ingest", "analytics", "executor", "mock-exchange"];
+}
+
+/// Meaning of the stage-specific counters (`StageSlot::counters`).
+pub mod counter {
+    /// analytics: signals suppressed as repeats of already-published ones after a restart.
+    pub const DUPLICATES_DROPPED: usize = 0;
+    /// analytics: ticks replayed to rebuild state after a (re)start.
+    pub const REWARMED: usize = 1;
+    /// analytics: book records consumed. executor: signals consumed.
+    pub const AUX_IN: usize = 2;
+    /// executor: orders (paper fills) made.
+    pub const ORDERS: usize = 3;
+    /// analytics: outcomes consumed. executor: outcomes published.
+    pub const OUTCOMES: usize = 4;
+    /// gaps seen by this stage's consumers.
+    pub const GAPS: usize = 5;
+}
+
+/// Latency histograms in the control block.
+pub mod hist {
+    /// ingest: receive → publish.
+    pub const INGEST_PUBLISH: usize = 0;
+    /// tick published by ingest → seen by analytics (cross-process hop).
+    pub const TICK_TO_ANALYTICS: usize = 1;
+    /// tick published → signal published (hop + decision).
+    pub const TICK_TO_SIGNAL: usize = 2;
+    /// signal published → seen by the executor (cross-process hop).
+    pub const SIGNAL_TO_EXECUTOR: usize = 3;
+    /// tick received by ingest → order decided by the executor (end to end).
+    pub const TICK_TO_ORDER: usize = 4;
+    /// Names by index.
+    pub const NAMES: [&str; 5] =
+        ["ingest_publish", "tick_to_analytics", "tick_to_signal", "signal_to_executor", "tick_to_order"];
+}
+
+/// A running stage's view of the world.
+#[derive(Debug)]
+pub struct StageCtx {
+    /// Effective configuration.
+    pub cfg: Config,
+    /// The attached instance.
+    pub inst: Instance,
+    /// Stage index.
+    pub idx: usize,
+    /// Stage name.
+    pub name: &'static str,
+    term: Arc<AtomicBool>,
+    hb_interval_ns: u64,
+    last_hb: u64,
+}
+
+impl StageCtx {
+    /// Attaches to the instance (waiting up to 5 s for the launcher to create it),
+    /// installs SIGTERM/SIGINT handling, pins to the configured CPU and marks the stage
+    /// `Starting`.
+    pub fn start(cfg: Config, name: &'static str) -> Result<StageCtx> {
+        let idx = stage_idx::of(name).ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let inst = loop {
+            match Instance::open(&cfg.instance) {
+                Ok(i) => break i,
+                Err(e) if Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "instance not ready yet");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let term = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(sig, term.clone())
+                .map_err(|e| StageError::io("installing signal handler", e))?;
+        }
+        let slot = inst
+            .control
+            .stage(idx)
+            .ok_or_else(|| StageError::Other(format!("no slot for stage {idx}")))?;
+        let mut cpu = -1i32;
+        if let Some(want) = cfg.stage(name).and_then(|s| s.cpu) {
+            match pin_to_cpu(want) {
+                Ok(()) => cpu = want as i32,
+                Err(e) => tracing::warn!(stage = name, cpu = want, error = %e, "cannot pin to CPU; running unpinned"),
+            }
+        }
+        if cpu < 0 {
+            tracing::debug!(stage = name, on = ?current_cpu(), "unpinned");
+        }
+        let now = mono_ns();
+        slot.pid.store(std::process::id(), Ordering::Release);
+        slot.cpu.store(cpu, Ordering::Release);
+        slot.started_ns.store(now, Ordering::Release);
+        slot.heartbeat_ns.store(now, Ordering::Release);
+        slot.set_state(StageState::Starting);
+        let hb_interval_ns = cfg.supervisor.heartbeat_interval_ms * 1_000_000;
+        tracing::info!(stage = name, pid = std::process::id(), cpu, instance = %cfg.instance, "stage attached");
+        Ok(StageCtx { cfg, inst, idx, name, term, hb_interval_ns, last_hb: now })
+    }
+
+    /// This stage's control slot.
+    pub fn slot(&self) -> &StageSlot {
+        // `start` checked the index exists.
+        &self.inst.control.block().stages[self.idx]
+    }
+
+    /// Marks the stage running (after state was rebuilt).
+    pub fn running(&self) {
+        self.slot().set_state(StageState::Running);
+    }
+
+    /// Stamps the heartbeat if due. Cheap enough to call every loop iteration.
+    #[inline]
+    pub fn heartbeat(&mut self) {
+        let now = mono_ns();
+        if now.saturating_sub(self.last_hb) >= self.hb_interval_ns / 2 {
+            self.slot().heartbeat_ns.store(now, Ordering::Release);
+            self.last_hb = now;
+        }
+    }
+
+    /// Whether the stage was asked to stop (signal or launcher shutdown flag).
+    #[inline]
+    pub fn should_stop(&self) -> bool {
+        self.term.load(Ordering::Relaxed) || self.inst.control.shutdown_requested()
+    }
+
+    /// How long a waiting stage sleeps at most between heartbeats.
+    pub fn wait_timeout(&self) -> Duration {
+        Duration::from_nanos((self.hb_interval_ns / 2).max(1_000_000))
+    }
+
+    /// Marks a clean exit.
+    pub fn stopped(&self) {
+        self.slot().set_state(StageState::Stopped);
+        tracing::info!(stage = self.name, "stage stopped cleanly");
+    }
+}

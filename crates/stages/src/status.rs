@@ -1,0 +1,211 @@
+//! `shmtrader status`: everything the control block knows, as JSON or a table.
+
+use crate::runtime::{counter, hist, stage_idx};
+use crate::skeleton::fig;
+use serde_json::{json, Map, Value};
+use shmtrader_shm::clock::mono_ns;
+use shmtrader_shm::control::Histogram;
+use shmtrader_shm::{consumer_id, ring_id, Instance, RingInfo, StageState};
+use std::sync::atomic::Ordering;
+
+fn ring_info(inst: &Instance, r: usize) -> RingInfo {
+    match r {
+        ring_id::TICKS => inst.ticks.info(),
+        ring_id::BOOK => inst.book.info(),
+        ring_id::SIGNALS => inst.signals.info(),
+        _ => inst.outcomes.info(),
+    }
+}
+
+fn hist_json(h: &Histogram) -> Value {
+    let n = h.count.load(Ordering::Relaxed);
+    if n == 0 {
+        return json!({"count": 0});
+    }
+    json!({
+        "count": n,
+        "mean_ns": h.sum.load(Ordering::Relaxed) / n,
+        "p50_ns": h.quantile(0.5),
+        "p99_ns": h.quantile(0.99),
+        "p999_ns": h.quantile(0.999),
+        "max_ns": h.max.load(Ordering::Relaxed),
+    })
+}
+
+/// Builds the status document. `venue_rest_url` names the venue in use.
+pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) -> Value {
+    let ctl = &inst.control;
+    let now = mono_ns();
+    let mut stages = Map::new();
+    for (i, name) in stage_idx::NAMES.iter().enumerate() {
+        let Some(s) = ctl.stage(i) else { continue };
+        let state = s.state();
+        if state == StageState::Down && s.pid.load(Ordering::Relaxed) == 0 {
+            continue;
+        }
+        let hb = s.heartbeat_ns.load(Ordering::Acquire);
+        let cpu = s.cpu.load(Ordering::Relaxed);
+        let c = |k: usize| s.counters[k].load(Ordering::Relaxed);
+        stages.insert(
+            name.to_string(),
+            json!({
+                "pid": s.pid.load(Ordering::Relaxed),
+                "cpu": if cpu >= 0 { json!(cpu) } else { Value::Null },
+                "state": state.as_str(),
+                "heartbeat_age_ms": now.saturating_sub(hb) as f64 / 1e6,
+                "restarts": s.restarts.load(Ordering::Relaxed),
+                "last_reason": s.reason(),
+                "records_in": s.records_in.load(Ordering::Relaxed),
+                "records_out": s.records_out.load(Ordering::Relaxed),
+                "malformed": s.malformed.load(Ordering::Relaxed),
+                "errors": s.errors.load(Ordering::Relaxed),
+                "counters": {
+                    "duplicates_dropped": c(counter::DUPLICATES_DROPPED),
+                    "rewarmed": c(counter::REWARMED),
+                    "aux_in": c(counter::AUX_IN),
+                    "orders": c(counter::ORDERS),
+                    "outcomes": c(counter::OUTCOMES),
+                    "gaps": c(counter::GAPS),
+                },
+            }),
+        );
+    }
+    let mut rings = Map::new();
+    for (r, rname) in ring_id::NAMES.iter().enumerate() {
+        let info = ring_info(inst, r);
+        let mut consumers = Map::new();
+        for (ri, ci, who) in consumer_id::ALL {
+            if ri != r {
+                continue;
+            }
+            if let Ok(cur) = ctl.cursor_ref(ri, ci) {
+                let c = cur.cursor.load(Ordering::Acquire);
+                consumers.insert(
+                    who.to_string(),
+                    json!({
+                        "cursor": c,
+                        "lag": info.write_seq.saturating_sub(c),
+                        "gaps": cur.gaps.load(Ordering::Relaxed),
+                    }),
+                );
+            }
+        }
+        rings.insert(
+            rname.to_string(),
+            json!({
+                "write_seq": info.write_seq,
+                "capacity": info.capacity,
+                "producer_pid": info.producer_pid,
+                "producer_epoch": info.producer_epoch,
+                "consumers": consumers,
+            }),
+        );
+    }
+    let trading = ctl.trading().map(|f| {
+        let trades = f[fig::TRADES];
+        json!({
+            "trades": trades,
+            "win_rate": if trades > 0.0 { f[fig::WINS] / trades } else { 0.0 },
+            "realized_pnl": f[fig::REALIZED],
+            "unrealized_pnl": f[fig::UNREALIZED],
+            "fees": f[fig::FEES],
+            "profit_factor": if f[fig::GROSS_LOSS] > 0.0 { f[fig::GROSS_WIN] / f[fig::GROSS_LOSS] } else { 0.0 },
+            "avg_win": if f[fig::WINS] > 0.0 { f[fig::GROSS_WIN] / f[fig::WINS] } else { 0.0 },
+            "avg_loss": if trades - f[fig::WINS] > 0.0 { f[fig::GROSS_LOSS] / (trades - f[fig::WINS]) } else { 0.0 },
+            "max_drawdown": f[fig::MAX_DRAWDOWN],
+            "exposure": f[fig::EXPOSURE],
+            "open_positions": f[fig::OPEN],
+            "orders": f[fig::ORDERS],
+        })
+    });
+    let mut latency = Map::new();
+    for (i, name) in hist::NAMES.iter().enumerate() {
+        latency.insert(name.to_string(), hist_json(&ctl.block().histograms[i]));
+    }
+    json!({
+        "instance": inst.name,
+        "owner_pid": ctl.owner_pid(),
+        "owner_alive": ctl.owner_alive(),
+        "symbols": ctl.symbols(),
+        "venue": {"rest_url": venue_rest_url},
+        "ticks_per_sec": ticks_per_sec,
+        "stages": stages,
+        "rings": rings,
+        "trading": trading.unwrap_or(Value::Null),
+        "latency": latency,
+    })
+}
+
+/// A human-readable rendering of [`status_json`].
+pub fn status_text(v: &Value) -> String {
+    let mut out = String::new();
+    let g = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+    out.push_str(&format!(
+        "instance {}  owner pid {}  ticks/s {:.0}\n\n",
+        g(v, "instance"),
+        g(v, "owner_pid"),
+        g(v, "ticks_per_sec").as_f64().unwrap_or(0.0)
+    ));
+    out.push_str(&format!(
+        "{:<14}{:>8}{:>5}{:>10}{:>10}{:>9}{:>12}{:>12}  last reason\n",
+        "stage", "pid", "cpu", "state", "hb age ms", "restarts", "in", "out"
+    ));
+    if let Some(stages) = v.get("stages").and_then(|s| s.as_object()) {
+        for (name, s) in stages {
+            out.push_str(&format!(
+                "{:<14}{:>8}{:>5}{:>10}{:>10.1}{:>9}{:>12}{:>12}  {}\n",
+                name,
+                g(s, "pid"),
+                g(s, "cpu").as_i64().map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                g(s, "state").as_str().unwrap_or("?"),
+                g(s, "heartbeat_age_ms").as_f64().unwrap_or(0.0),
+                g(s, "restarts"),
+                g(s, "records_in"),
+                g(s, "records_out"),
+                g(s, "last_reason").as_str().unwrap_or(""),
+            ));
+        }
+    }
+    out.push_str(&format!("\n{:<10}{:>12}{:>10}  consumers (cursor / lag / gaps)\n", "ring", "write_seq", "capacity"));
+    if let Some(rings) = v.get("rings").and_then(|s| s.as_object()) {
+        for (name, r) in rings {
+            let mut cons = String::new();
+            if let Some(c) = r.get("consumers").and_then(|c| c.as_object()) {
+                for (who, x) in c {
+                    cons.push_str(&format!("{who}: {} / {} / {}  ", g(x, "cursor"), g(x, "lag"), g(x, "gaps")));
+                }
+            }
+            out.push_str(&format!("{:<10}{:>12}{:>10}  {}\n", name, g(r, "write_seq"), g(r, "capacity"), cons));
+        }
+    }
+    if let Some(t) = v.get("trading").filter(|t| !t.is_null()) {
+        out.push_str(&format!(
+            "\ntrading: trades {}  win rate {:.1}%  realized {:.2}  unrealized {:.2}  fees {:.2}  PF {:.2}  max DD {:.2}  open {}\n",
+            g(t, "trades"),
+            g(t, "win_rate").as_f64().unwrap_or(0.0) * 100.0,
+            g(t, "realized_pnl").as_f64().unwrap_or(0.0),
+            g(t, "unrealized_pnl").as_f64().unwrap_or(0.0),
+            g(t, "fees").as_f64().unwrap_or(0.0),
+            g(t, "profit_factor").as_f64().unwrap_or(0.0),
+            g(t, "max_drawdown").as_f64().unwrap_or(0.0),
+            g(t, "open_positions"),
+        ));
+    }
+    if let Some(l) = v.get("latency").and_then(|l| l.as_object()) {
+        out.push_str("\nlatency (ns)        count      p50      p99    p99.9\n");
+        for (name, h) in l {
+            if g(h, "count").as_u64().unwrap_or(0) == 0 {
+                continue;
+            }
+            out.push_str(&format!(
+                "{:<18}{:>7}{:>9}{:>9}{:>9}\n",
+                name,
+                g(h, "count"),
+                g(h, "p50_ns"),
+                g(h, "p99_ns"),
+                g(h, "p999_ns")
+            ));
+        }
+    }
+    out
+}
