@@ -1,1 +1,242 @@
-fn main() {}
+//! `shmtrader`: one binary, one subcommand per process or tool. Parsing and wiring
+//! only; everything else lives in the library crates.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use shmtrader_core::{Config, Mode};
+use shmtrader_shm::Instance;
+use shmtrader_stages::launcher::{self, LaunchOptions};
+use shmtrader_stages::runtime::StageCtx;
+use shmtrader_stages::{analytics, executor, ingest, status};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shmtrader",
+    version,
+    about = "Low-latency Binance USD-M trading over shared-memory rings"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// Configuration file (TOML). Without it the embedded defaults are used (paper mode).
+    #[arg(long, short = 'c', env = "SHMTRADER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Instance name (overrides `instance` in the config).
+    #[arg(long, env = "SHMTRADER_INSTANCE")]
+    instance: Option<String>,
+    /// Required, in addition to `mode = "live"`, to trade real money.
+    #[arg(long)]
+    live: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Launcher: create the segments, start and supervise the stages.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// Stop cleanly after this many seconds.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Leave the shared-memory segments in place after exit (debugging, tests).
+        #[arg(long)]
+        keep_segments: bool,
+    },
+    /// Run the ingest stage alone against an existing instance.
+    Ingest {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run the analytics stage alone against an existing instance.
+    Analytics {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run the executor stage alone against an existing instance.
+    Executor {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show stages, rings, counters, trading figures and latencies of an instance.
+    Status {
+        #[command(flatten)]
+        common: Common,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the benchmark suite (or one benchmark) and print a table.
+    Bench {
+        /// Benchmark name (`ring`, ...); all when omitted.
+        name: Option<String>,
+        /// Also write the rows as a JSON array to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Fewer samples (smoke test).
+        #[arg(long)]
+        quick: bool,
+        /// Producer and consumer cores, e.g. `0,1`.
+        #[arg(long, default_value = "0,1")]
+        cpus: String,
+    },
+    /// Internal: helper process of a benchmark.
+    #[command(hide = true)]
+    BenchChild {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Loads the configuration: file (or embedded defaults), then `SHMTRADER_*` overrides,
+/// then `--instance`; refuses live mode without `--live`.
+fn load_config(common: &Common) -> Result<Config> {
+    let (text, origin) = match &common.config {
+        Some(p) => (
+            std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read config file {}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => (String::new(), "embedded default".to_string()),
+    };
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("SHMTRADER_"))
+        .collect();
+    let mut cfg = Config::from_toml_with_env(
+        &text,
+        &origin,
+        env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .context("invalid configuration")?;
+    if let Some(i) = &common.instance {
+        cfg.instance = i.clone();
+        cfg.validate().context("invalid configuration")?;
+    }
+    match cfg.mode {
+        Mode::Paper => {}
+        Mode::Live if !common.live => bail!(
+            "config says mode = \"live\" but --live was not given; refusing to trade real money"
+        ),
+        Mode::Live | Mode::Testnet => {
+            bail!("mode {:?} needs the Binance connectivity layer, which this build does not have yet; use mode = \"paper\"", cfg.mode)
+        }
+    }
+    Ok(cfg)
+}
+
+fn child_args(common: &Common, cfg: &Config) -> Vec<String> {
+    let mut v = vec!["--instance".to_string(), cfg.instance.clone()];
+    if let Some(p) = &common.config {
+        let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        v.push("--config".into());
+        v.push(abs.display().to_string());
+    }
+    if common.live {
+        v.push("--live".into());
+    }
+    v
+}
+
+fn ticks_rate(inst: &Instance) -> f64 {
+    let a = inst.ticks.write_seq();
+    std::thread::sleep(Duration::from_millis(250));
+    (inst.ticks.write_seq() - a) as f64 / 0.25
+}
+
+fn main() {
+    init_logging();
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("shmtrader: error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> Result<i32> {
+    match cli.cmd {
+        Cmd::Run {
+            common,
+            duration,
+            keep_segments,
+        } => {
+            let cfg = load_config(&common)?;
+            let exe = std::env::current_exe().context("cannot locate the shmtrader executable")?;
+            let duration = match duration {
+                Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),
+                Some(d) => bail!("--duration must be a positive number of seconds, got {d}"),
+                None => None,
+            };
+            let opts = LaunchOptions {
+                exe,
+                child_args: child_args(&common, &cfg),
+                duration,
+                keep_segments,
+            };
+            Ok(launcher::run(&cfg, opts)?)
+        }
+        Cmd::Ingest { common } => {
+            ingest::run(StageCtx::start(load_config(&common)?, "ingest")?)?;
+            Ok(0)
+        }
+        Cmd::Analytics { common } => {
+            analytics::run(StageCtx::start(load_config(&common)?, "analytics")?)?;
+            Ok(0)
+        }
+        Cmd::Executor { common } => {
+            executor::run(StageCtx::start(load_config(&common)?, "executor")?)?;
+            Ok(0)
+        }
+        Cmd::Status { common, json } => {
+            let cfg = load_config(&common)?;
+            let inst = Instance::open(&cfg.instance).with_context(|| {
+                format!(
+                    "instance {:?} is not running (no segments in /dev/shm)",
+                    cfg.instance
+                )
+            })?;
+            let v = status::status_json(&inst, &cfg.venue.rest_url, ticks_rate(&inst));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", status::status_text(&v));
+            }
+            Ok(0)
+        }
+        Cmd::Bench {
+            name,
+            json,
+            quick,
+            cpus,
+        } => bench(name.as_deref(), json.as_deref(), quick, &cpus),
+        Cmd::BenchChild { args } => {
+            bench_child(&args)?;
+            Ok(0)
+        }
+    }
+}
+
+fn bench(_name: Option<&str>, _json: Option<&Path>, _quick: bool, _cpus: &str) -> Result<i32> {
+    bail!("the benchmark suite is not wired into this build yet")
+}
+
+fn bench_child(_args: &[String]) -> Result<()> {
+    bail!("the benchmark suite is not wired into this build yet")
+}

@@ -27,7 +27,11 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
 
     // Rebuild: replay history still in the ring, oldest first, up to the cursor.
     let cursor = ticks.cursor();
-    let first = inst.ticks.write_seq().saturating_sub(inst.ticks.capacity() - 1).min(cursor);
+    let first = inst
+        .ticks
+        .write_seq()
+        .saturating_sub(inst.ticks.capacity() - 1)
+        .min(cursor);
     let mut rewarmed = 0u64;
     for seq in first..cursor {
         if let Some(t) = inst.ticks.get(seq) {
@@ -37,12 +41,20 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     }
     slot.counters[counter::REWARMED].fetch_add(rewarmed, Ordering::Relaxed);
     if rewarmed > 0 {
-        tracing::info!(rewarmed, from = first, to = cursor, "analytics state rebuilt from the ticks ring");
+        tracing::info!(
+            rewarmed,
+            from = first,
+            to = cursor,
+            "analytics state rebuilt from the ticks ring"
+        );
     }
     // Highest tick sequence already turned into a published signal.
     let ws = signals.next_seq();
-    let mut last_source: Option<u64> =
-        if ws > 0 { inst.signals.get(ws - 1).map(|s| s.source_seq) } else { None };
+    let mut last_source: Option<u64> = if ws > 0 {
+        inst.signals.get(ws - 1).map(|s| s.source_seq)
+    } else {
+        None
+    };
 
     let (h_hop, h_sig) = (
         &inst.control.block().histograms[hist::TICK_TO_ANALYTICS],
@@ -61,7 +73,8 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                     h_hop.record(now.saturating_sub(t.publish_ts_ns));
                     if let Some(mut sig) = logic.on_tick(seq, &t) {
                         if last_source.is_some_and(|l| l >= sig.source_seq) {
-                            slot.counters[counter::DUPLICATES_DROPPED].fetch_add(1, Ordering::Relaxed);
+                            slot.counters[counter::DUPLICATES_DROPPED]
+                                .fetch_add(1, Ordering::Relaxed);
                         } else {
                             sig.publish_ts_ns = now_ns();
                             signals.push(&sig);
@@ -133,5 +146,8 @@ pub fn expected_signals(
     ticks: impl IntoIterator<Item = (u64, shmtrader_core::Tick)>,
 ) -> Vec<Signal> {
     let mut logic = EmaCross::new(&cfg.strategy, cfg.symbols.len());
-    ticks.into_iter().filter_map(|(seq, t)| logic.on_tick(seq, &t)).collect()
+    ticks
+        .into_iter()
+        .filter_map(|(seq, t)| logic.on_tick(seq, &t))
+        .collect()
 }

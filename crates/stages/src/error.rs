@@ -28,7 +28,10 @@ pub enum StageError {
 impl StageError {
     /// Wraps an I/O error with context.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> StageError {
-        StageError::Io { context: context.into(), source }
+        StageError::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 

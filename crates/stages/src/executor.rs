@@ -14,7 +14,11 @@ use std::sync::atomic::Ordering;
 /// Runs until asked to stop, then drains its inputs.
 pub fn run(mut ctx: StageCtx) -> Result<()> {
     let inst = ctx.inst.clone();
-    let mut signals = inst.consumer(&inst.signals, ring_id::SIGNALS, consumer_id::EXECUTOR_SIGNALS)?;
+    let mut signals = inst.consumer(
+        &inst.signals,
+        ring_id::SIGNALS,
+        consumer_id::EXECUTOR_SIGNALS,
+    )?;
     let mut ticks = inst.consumer(&inst.ticks, ring_id::TICKS, consumer_id::EXECUTOR_TICKS)?;
     let mut outcomes = inst.producer(&inst.outcomes, &[stage_idx::ANALYTICS])?;
     let mut book = PaperBook::new(&ctx.cfg.risk, ctx.cfg.symbols.len());
@@ -43,7 +47,8 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                     }
                     let after = book.figures()[crate::skeleton::fig::ORDERS];
                     if after > before {
-                        slot.counters[counter::ORDERS].fetch_add((after - before) as u64, Ordering::Relaxed);
+                        slot.counters[counter::ORDERS]
+                            .fetch_add((after - before) as u64, Ordering::Relaxed);
                         h_e2e.record(now_ns().saturating_sub(s.recv_ts_ns));
                     }
                     signals.commit();

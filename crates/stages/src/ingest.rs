@@ -31,7 +31,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             t.publish_ts_ns = now_ns();
             h.record(t.publish_ts_ns.saturating_sub(recv));
             ticks.push_quiet(&t);
-            if emitted % 4 == 0 {
+            if emitted.is_multiple_of(4) {
                 if let Some(mut b) = market.book(t.symbol_id, recv) {
                     b.publish_ts_ns = t.publish_ts_ns;
                     book.push_quiet(&b);

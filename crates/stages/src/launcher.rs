@@ -82,7 +82,8 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
     let sup = &cfg.supervisor;
     let mut stages: Vec<Managed> = Vec::new();
     for name in STAGES {
-        let idx = stage_idx::of(name).ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
+        let idx = stage_idx::of(name)
+            .ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
         let child = spawn(&opts, name)?;
         tracing::info!(stage = name, pid = child.id(), "spawned");
         stages.push(Managed {
@@ -111,7 +112,9 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
             break;
         }
         for m in stages.iter_mut() {
-            let Some(slot) = inst.control.stage(m.idx) else { continue };
+            let Some(slot) = inst.control.stage(m.idx) else {
+                continue;
+            };
             let mut failure: Option<String> = None;
             if let Some(child) = m.child.as_mut() {
                 match child.try_wait() {
@@ -121,12 +124,17 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
                         let age = mono_ns().saturating_sub(hb);
                         let alive_long_enough =
                             m.spawned_at.elapsed() > Duration::from_nanos(hb_timeout_ns);
-                        if alive_long_enough && slot.pid.load(Ordering::Relaxed) == child.id() && age > hb_timeout_ns
+                        if alive_long_enough
+                            && slot.pid.load(Ordering::Relaxed) == child.id()
+                            && age > hb_timeout_ns
                         {
                             send(child, libc::SIGKILL);
                             let _ = child.wait();
-                            failure = Some(format!("hung: no heartbeat for {} ms", age / 1_000_000));
-                        } else if alive_long_enough && slot.pid.load(Ordering::Relaxed) != child.id() {
+                            failure =
+                                Some(format!("hung: no heartbeat for {} ms", age / 1_000_000));
+                        } else if alive_long_enough
+                            && slot.pid.load(Ordering::Relaxed) != child.id()
+                        {
                             // Never attached (e.g. stuck before opening the instance).
                             send(child, libc::SIGKILL);
                             let _ = child.wait();
@@ -142,7 +150,11 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
                 slot.set_reason(&reason);
                 let now = Instant::now();
                 let window = Duration::from_secs(sup.restart_window_s);
-                while m.history.front().is_some_and(|t| now.duration_since(*t) > window) {
+                while m
+                    .history
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > window)
+                {
                     m.history.pop_front();
                 }
                 m.history.push_back(now);
@@ -178,12 +190,16 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
                     }
                     Err(e) => {
                         tracing::error!(stage = m.name, error = %e, "restart failed");
-                        m.restart_at = Some(Instant::now() + Duration::from_millis(sup.restart_backoff_max_ms));
+                        m.restart_at = Some(
+                            Instant::now() + Duration::from_millis(sup.restart_backoff_max_ms),
+                        );
                     }
                 }
             }
         }
-        if sup.summary_interval_s > 0 && last_summary.elapsed() >= Duration::from_secs(sup.summary_interval_s) {
+        if sup.summary_interval_s > 0
+            && last_summary.elapsed() >= Duration::from_secs(sup.summary_interval_s)
+        {
             let ws = inst.ticks.write_seq();
             let dt = last_ticks.0.elapsed().as_secs_f64().max(1e-9);
             let rate = (ws - last_ticks.1) as f64 / dt;
@@ -198,7 +214,11 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
         eprintln!("shmtrader: {msg}");
         exit_code = 1;
     }
-    shutdown(&inst, &mut stages, Duration::from_millis(sup.stop_timeout_ms));
+    shutdown(
+        &inst,
+        &mut stages,
+        Duration::from_millis(sup.stop_timeout_ms),
+    );
     eprintln!("{}", summary_line(&inst, started.elapsed(), 0.0));
     if opts.keep_segments {
         tracing::info!(instance = %cfg.instance, "segments kept (--keep-segments)");
@@ -213,7 +233,9 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
 /// was given before the next is asked.
 fn shutdown(inst: &Instance, stages: &mut [Managed], grace: Duration) {
     for m in stages.iter_mut() {
-        let Some(mut child) = m.child.take() else { continue };
+        let Some(mut child) = m.child.take() else {
+            continue;
+        };
         if let Some(slot) = inst.control.stage(m.idx) {
             if slot.state() != StageState::Stopped {
                 slot.set_state(StageState::Stopping);
@@ -227,7 +249,9 @@ fn shutdown(inst: &Instance, stages: &mut [Managed], grace: Duration) {
                     tracing::info!(stage = m.name, status = %describe(st), "stopped");
                     break;
                 }
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
                 _ => {
                     tracing::warn!(stage = m.name, "did not stop in time; killing");
                     send(&child, libc::SIGKILL);
@@ -245,15 +269,24 @@ pub fn summary_line(inst: &Instance, up: Duration, ticks_per_s: f64) -> String {
     let ctl = &inst.control;
     let st = |i: usize| ctl.stage(i);
     let load = |i: usize, f: &dyn Fn(&shmtrader_shm::StageSlot) -> u64| st(i).map(f).unwrap_or(0);
-    let ingest_out = load(stage_idx::INGEST, &|s| s.records_out.load(Ordering::Relaxed));
-    let an_in = load(stage_idx::ANALYTICS, &|s| s.records_in.load(Ordering::Relaxed));
+    let ingest_out = load(stage_idx::INGEST, &|s| {
+        s.records_out.load(Ordering::Relaxed)
+    });
+    let an_in = load(stage_idx::ANALYTICS, &|s| {
+        s.records_in.load(Ordering::Relaxed)
+    });
     let sigs = inst.signals.write_seq();
-    let orders = load(stage_idx::EXECUTOR, &|s| s.counters[counter::ORDERS].load(Ordering::Relaxed));
+    let orders = load(stage_idx::EXECUTOR, &|s| {
+        s.counters[counter::ORDERS].load(Ordering::Relaxed)
+    });
     let figs = ctl.trading().unwrap_or([0.0; 32]);
     let restarts: Vec<String> = STAGES
         .iter()
         .map(|n| {
-            let r = stage_idx::of(n).and_then(st).map(|s| s.restarts.load(Ordering::Relaxed)).unwrap_or(0);
+            let r = stage_idx::of(n)
+                .and_then(st)
+                .map(|s| s.restarts.load(Ordering::Relaxed))
+                .unwrap_or(0);
             format!("{}{}", &n[..1], r)
         })
         .collect();

@@ -62,8 +62,13 @@ pub mod hist {
     /// tick received by ingest → order decided by the executor (end to end).
     pub const TICK_TO_ORDER: usize = 4;
     /// Names by index.
-    pub const NAMES: [&str; 5] =
-        ["ingest_publish", "tick_to_analytics", "tick_to_signal", "signal_to_executor", "tick_to_order"];
+    pub const NAMES: [&str; 5] = [
+        "ingest_publish",
+        "tick_to_analytics",
+        "tick_to_signal",
+        "signal_to_executor",
+        "tick_to_order",
+    ];
 }
 
 /// A running stage's view of the world.
@@ -87,7 +92,8 @@ impl StageCtx {
     /// installs SIGTERM/SIGINT handling, pins to the configured CPU and marks the stage
     /// `Starting`.
     pub fn start(cfg: Config, name: &'static str) -> Result<StageCtx> {
-        let idx = stage_idx::of(name).ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
+        let idx = stage_idx::of(name)
+            .ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
         let deadline = Instant::now() + Duration::from_secs(5);
         let inst = loop {
             match Instance::open(&cfg.instance) {
@@ -112,7 +118,9 @@ impl StageCtx {
         if let Some(want) = cfg.stage(name).and_then(|s| s.cpu) {
             match pin_to_cpu(want) {
                 Ok(()) => cpu = want as i32,
-                Err(e) => tracing::warn!(stage = name, cpu = want, error = %e, "cannot pin to CPU; running unpinned"),
+                Err(e) => {
+                    tracing::warn!(stage = name, cpu = want, error = %e, "cannot pin to CPU; running unpinned")
+                }
             }
         }
         if cpu < 0 {
@@ -126,7 +134,15 @@ impl StageCtx {
         slot.set_state(StageState::Starting);
         let hb_interval_ns = cfg.supervisor.heartbeat_interval_ms * 1_000_000;
         tracing::info!(stage = name, pid = std::process::id(), cpu, instance = %cfg.instance, "stage attached");
-        Ok(StageCtx { cfg, inst, idx, name, term, hb_interval_ns, last_hb: now })
+        Ok(StageCtx {
+            cfg,
+            inst,
+            idx,
+            name,
+            term,
+            hb_interval_ns,
+            last_hb: now,
+        })
     }
 
     /// This stage's control slot.

@@ -19,7 +19,11 @@ struct Ema {
 
 impl Ema {
     fn new(period: u32) -> Ema {
-        Ema { alpha: 2.0 / (period as f64 + 1.0), period, ..Ema::default() }
+        Ema {
+            alpha: 2.0 / (period as f64 + 1.0),
+            period,
+            ..Ema::default()
+        }
     }
     /// TA-Lib convention: seeded with the SMA of the first `period` values.
     fn update(&mut self, x: f64) {
@@ -184,7 +188,13 @@ impl PaperBook {
     /// From the risk config.
     pub fn new(risk: &RiskConfig, n_symbols: usize) -> PaperBook {
         let n = n_symbols.min(MAX_SYMBOLS);
-        PaperBook { risk: risk.clone(), pos: vec![None; n], last_px: vec![0.0; n], figures: [0.0; 32], peak: 0.0 }
+        PaperBook {
+            risk: risk.clone(),
+            pos: vec![None; n],
+            last_px: vec![0.0; n],
+            figures: [0.0; 32],
+            peak: 0.0,
+        }
     }
 
     /// Current figures (see [`fig`]).
@@ -210,14 +220,24 @@ impl PaperBook {
             Some(_) => closed = self.close(i, px, now_ns, ExitReason::Reverse),
             None => {}
         }
-        if self.open_count() >= self.risk.max_concurrent_positions as usize || !(px > 0.0) {
+        if self.open_count() >= self.risk.max_concurrent_positions as usize
+            || px.is_nan()
+            || px <= 0.0
+        {
             return closed;
         }
         let fill = px * (1.0 + side.sign() * self.risk.slippage);
         let qty = self.risk.base_position_usd / fill;
         let fee = qty * fill * self.risk.taker_fee;
         if let Some(slot) = self.pos.get_mut(i) {
-            *slot = Some(Pos { side, qty, entry_px: fill, entry_ts: now_ns, signal_seq: seq, entry_fee: fee });
+            *slot = Some(Pos {
+                side,
+                qty,
+                entry_px: fill,
+                entry_ts: now_ns,
+                signal_seq: seq,
+                entry_fee: fee,
+            });
             self.figures[fig::ORDERS] += 1.0;
             self.figures[fig::FEES] += fee;
         }
@@ -300,7 +320,10 @@ impl PaperBook {
 
     /// Open positions as (symbol id, side, qty, entry price).
     pub fn positions(&self) -> impl Iterator<Item = (usize, Side, f64, f64)> + '_ {
-        self.pos.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p.side, p.qty, p.entry_px)))
+        self.pos
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i, p.side, p.qty, p.entry_px)))
     }
 }
 
@@ -310,7 +333,13 @@ mod tests {
     use shmtrader_core::Config;
 
     fn tick(sym: u32, ts_ms: u64, px: f64) -> Tick {
-        Tick { symbol_id: sym, exchange_ts_ns: ts_ms * 1_000_000, price: px, qty: 1.0, ..Tick::default() }
+        Tick {
+            symbol_id: sym,
+            exchange_ts_ns: ts_ms * 1_000_000,
+            price: px,
+            qty: 1.0,
+            ..Tick::default()
+        }
     }
 
     #[test]
@@ -321,7 +350,9 @@ mod tests {
         s.ema_slow = 4;
         s.cooldown_ms = 0;
         let mut e = EmaCross::new(&s, 1);
-        let prices = [10.0, 10.0, 10.0, 10.0, 9.0, 8.0, 7.0, 8.0, 10.0, 12.0, 14.0, 15.0];
+        let prices = [
+            10.0, 10.0, 10.0, 10.0, 9.0, 8.0, 7.0, 8.0, 10.0, 12.0, 14.0, 15.0,
+        ];
         let mut sigs = vec![];
         for (i, p) in prices.iter().enumerate() {
             if let Some(sig) = e.on_tick(i as u64, &tick(0, i as u64 * 1000, *p)) {
@@ -337,10 +368,18 @@ mod tests {
         let cfg = Config::embedded_default().unwrap();
         let mut b = PaperBook::new(&cfg.risk, 1);
         b.on_tick(&tick(0, 0, 100.0));
-        let sig = Signal { symbol_id: 0, side: Side::Buy.code(), price: 100.0, ..Signal::default() };
+        let sig = Signal {
+            symbol_id: 0,
+            side: Side::Buy.code(),
+            price: 100.0,
+            ..Signal::default()
+        };
         assert!(b.on_signal(1, &sig, 0).is_none());
         let out = b.on_tick(&tick(0, 1000, 99.0)).expect("stop");
-        assert_eq!(ExitReason::from_code(out.exit_reason), Some(ExitReason::Stop));
+        assert_eq!(
+            ExitReason::from_code(out.exit_reason),
+            Some(ExitReason::Stop)
+        );
         let entry = 100.0 * (1.0 + cfg.risk.slippage);
         assert!((out.entry_px - entry).abs() < 1e-9);
         assert!(out.net_pnl < 0.0 && out.fees > 0.0);

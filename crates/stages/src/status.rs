@@ -156,7 +156,10 @@ pub fn status_text(v: &Value) -> String {
                 "{:<14}{:>8}{:>5}{:>10}{:>10.1}{:>9}{:>12}{:>12}  {}\n",
                 name,
                 g(s, "pid"),
-                g(s, "cpu").as_i64().map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                g(s, "cpu")
+                    .as_i64()
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 g(s, "state").as_str().unwrap_or("?"),
                 g(s, "heartbeat_age_ms").as_f64().unwrap_or(0.0),
                 g(s, "restarts"),
@@ -166,16 +169,30 @@ pub fn status_text(v: &Value) -> String {
             ));
         }
     }
-    out.push_str(&format!("\n{:<10}{:>12}{:>10}  consumers (cursor / lag / gaps)\n", "ring", "write_seq", "capacity"));
+    out.push_str(&format!(
+        "\n{:<10}{:>12}{:>10}  consumers (cursor / lag / gaps)\n",
+        "ring", "write_seq", "capacity"
+    ));
     if let Some(rings) = v.get("rings").and_then(|s| s.as_object()) {
         for (name, r) in rings {
             let mut cons = String::new();
             if let Some(c) = r.get("consumers").and_then(|c| c.as_object()) {
                 for (who, x) in c {
-                    cons.push_str(&format!("{who}: {} / {} / {}  ", g(x, "cursor"), g(x, "lag"), g(x, "gaps")));
+                    cons.push_str(&format!(
+                        "{who}: {} / {} / {}  ",
+                        g(x, "cursor"),
+                        g(x, "lag"),
+                        g(x, "gaps")
+                    ));
                 }
             }
-            out.push_str(&format!("{:<10}{:>12}{:>10}  {}\n", name, g(r, "write_seq"), g(r, "capacity"), cons));
+            out.push_str(&format!(
+                "{:<10}{:>12}{:>10}  {}\n",
+                name,
+                g(r, "write_seq"),
+                g(r, "capacity"),
+                cons
+            ));
         }
     }
     if let Some(t) = v.get("trading").filter(|t| !t.is_null()) {

@@ -59,7 +59,11 @@ impl SyntheticMarket {
                 }
             })
             .collect();
-        SyntheticMarket { rng: ChaCha8Rng::seed_from_u64(seed), syms, produced: 0 }
+        SyntheticMarket {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            syms,
+            produced: 0,
+        }
     }
 
     /// Trades produced so far.
@@ -95,7 +99,11 @@ impl SyntheticMarket {
         let ret = vol * z;
         s.price = (s.price * (1.0 + ret)).max(s.tick);
         s.price = (s.price / s.tick).round() * s.tick;
-        let side = if side_u < 0.5 + (z * 0.1).clamp(-0.2, 0.2) { Side::Buy } else { Side::Sell };
+        let side = if side_u < 0.5 + (z * 0.1).clamp(-0.2, 0.2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         let qty = (s.size * (0.8 * size_z).exp()).max(s.size * 0.01);
         let fills = 1 + (size_z.abs() * 1.5) as u64;
         s.agg_id += 1;
@@ -155,7 +163,11 @@ mod tests {
         }
         assert!(ta.iter().all(|t| t.price > 0.0 && t.qty > 0.0));
         // Aggregate ids increase per symbol.
-        let btc: Vec<u64> = ta.iter().filter(|t| t.symbol_id == 0).map(|t| t.agg_id).collect();
+        let btc: Vec<u64> = ta
+            .iter()
+            .filter(|t| t.symbol_id == 0)
+            .map(|t| t.agg_id)
+            .collect();
         assert!(btc.windows(2).all(|w| w[1] == w[0] + 1));
     }
 }

@@ -1,0 +1,129 @@
+//! Helpers for the end-to-end tests: locating the binary, running it, reading status.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `shmtrader` binary under test: `$SHMTRADER_BIN`, or the one built next to this
+/// test executable (`target/<profile>/shmtrader`).
+pub fn bin() -> PathBuf {
+    if let Ok(p) = std::env::var("SHMTRADER_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> -> target/<profile>/shmtrader
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let p = dir.join("shmtrader");
+    assert!(
+        p.exists(),
+        "{} not found: build it first (`cargo build -p shmtrader`) or set SHMTRADER_BIN",
+        p.display()
+    );
+    p
+}
+
+/// A unique instance name per test.
+pub fn instance(tag: &str) -> String {
+    format!("e2e-{tag}-{}", std::process::id())
+}
+
+/// A command with the test's environment: fast bars so signals flow within seconds.
+pub fn cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .env("RUST_LOG", "info")
+        .env("SHMTRADER_STRATEGY__BAR_INTERVAL_MS", "50")
+        .env("SHMTRADER_STRATEGY__EMA_FAST", "3")
+        .env("SHMTRADER_STRATEGY__EMA_SLOW", "8")
+        .env("SHMTRADER_STRATEGY__COOLDOWN_MS", "0")
+        .env("SHMTRADER_SYNTHETIC__TICKS_PER_SEC", "5000")
+        .env("SHMTRADER_SUPERVISOR__SUMMARY_INTERVAL_S", "1");
+    c
+}
+
+/// Starts `shmtrader run` in the background.
+pub fn spawn_run(instance: &str, duration_s: u32, extra_env: &[(&str, &str)]) -> Child {
+    let d = duration_s.to_string();
+    let mut c = cmd(&[
+        "run",
+        "--instance",
+        instance,
+        "--duration",
+        &d,
+        "--keep-segments",
+    ]);
+    for (k, v) in extra_env {
+        c.env(k, v);
+    }
+    c.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn shmtrader run")
+}
+
+/// `shmtrader status --json` of a live instance, if it answers.
+pub fn status(instance: &str) -> Option<serde_json::Value> {
+    let out = cmd(&["status", "--instance", instance, "--json"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Polls `f` until it returns Some or the timeout passes.
+pub fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Waits for a child and returns its output, killing it after `timeout`.
+pub fn finish(child: Child, timeout: Duration) -> Output {
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d2 = done.clone();
+    let guard = std::thread::spawn(move || {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if d2.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = shmtrader_shm::send_signal(pid, 9);
+    });
+    let out = child.wait_with_output().expect("wait");
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = guard.join();
+    out
+}
+
+/// Removes an instance's segments (tests run with --keep-segments to inspect them).
+#[derive(Debug)]
+pub struct Cleanup(pub String);
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = shmtrader_shm::Instance::remove(&self.0);
+    }
+}
+
+/// The effective config the stages used in these tests.
+pub fn test_config(instance: &str) -> shmtrader_core::Config {
+    let env = [
+        ("SHMTRADER_STRATEGY__BAR_INTERVAL_MS", "50"),
+        ("SHMTRADER_STRATEGY__EMA_FAST", "3"),
+        ("SHMTRADER_STRATEGY__EMA_SLOW", "8"),
+        ("SHMTRADER_STRATEGY__COOLDOWN_MS", "0"),
+    ];
+    let mut c = shmtrader_core::Config::from_toml_with_env("", "test", env).unwrap();
+    c.instance = instance.to_string();
+    c
+}

@@ -1,0 +1,268 @@
+//! End-to-end: the launcher and its stages as real processes over real segments.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use shmtrader_e2e::*;
+use shmtrader_shm::{consumer_id, ring_id, Instance};
+use std::time::{Duration, Instant};
+
+fn stage<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    &v["stages"][name]
+}
+
+#[test]
+fn run_with_duration_exits_zero_with_records_at_every_stage() {
+    let inst = instance("dur");
+    let _c = Cleanup(inst.clone());
+    let child = spawn_run(&inst, 8, &[]);
+    // While it runs, status answers with the documented JSON shape.
+    let live = poll(Duration::from_secs(6), || {
+        status(&inst).filter(|v| stage(v, "analytics")["records_in"].as_u64().unwrap_or(0) > 1000)
+    })
+    .expect("status while running");
+    for name in ["ingest", "analytics", "executor"] {
+        let s = stage(&live, name);
+        for key in ["pid", "state", "restarts", "records_in", "records_out"] {
+            assert!(!s[key].is_null(), "{name}.{key} missing in {s}");
+        }
+        assert_eq!(s["state"], "running", "{name}: {s}");
+    }
+    assert!(live["venue"]["rest_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1"));
+    let out = finish(child, Duration::from_secs(40));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    assert!(stderr.contains("ticks"), "no summary line:\n{stderr}");
+
+    // After a clean stop every stage consumed everything it was given.
+    let i = Instance::open(&inst).expect("kept segments");
+    let ticks = i.ticks.write_seq();
+    assert!(ticks > 10_000, "ticks published: {ticks}");
+    let ctl = &i.control;
+    let an_cursor = ctl
+        .cursor_ref(ring_id::TICKS, consumer_id::ANALYTICS)
+        .unwrap();
+    let ex_cursor = ctl
+        .cursor_ref(ring_id::TICKS, consumer_id::EXECUTOR_TICKS)
+        .unwrap();
+    assert_eq!(
+        an_cursor.cursor.load(std::sync::atomic::Ordering::Acquire),
+        ticks
+    );
+    assert_eq!(
+        ex_cursor.cursor.load(std::sync::atomic::Ordering::Acquire),
+        ticks
+    );
+    let sigs = i.signals.write_seq();
+    assert!(sigs > 0, "no signals");
+    let sig_cursor = ctl
+        .cursor_ref(ring_id::SIGNALS, consumer_id::EXECUTOR_SIGNALS)
+        .unwrap();
+    assert_eq!(
+        sig_cursor.cursor.load(std::sync::atomic::Ordering::Acquire),
+        sigs
+    );
+    let figs = ctl.trading().expect("executor published trading figures");
+    assert!(
+        figs[shmtrader_stages::skeleton::fig::ORDERS] > 0.0,
+        "no orders"
+    );
+    for s in 0..3 {
+        assert_eq!(
+            ctl.stage(s)
+                .unwrap()
+                .restarts
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+    }
+}
+
+#[test]
+fn killed_analytics_restarts_fast_rebuilds_state_and_loses_or_repeats_nothing() {
+    let inst = instance("kill");
+    let _c = Cleanup(inst.clone());
+    let child = spawn_run(&inst, 12, &[]);
+    // Wait until analytics has published some signals, then kill -9 it mid-stream.
+    let pid = poll(Duration::from_secs(8), || {
+        let v = status(&inst)?;
+        let s = stage(&v, "analytics");
+        (s["records_out"].as_u64()? >= 2)
+            .then(|| s["pid"].as_u64())
+            .flatten()
+    })
+    .expect("analytics producing signals");
+    let killed_at = Instant::now();
+    shmtrader_shm::send_signal(pid as u32, 9).unwrap();
+    let new_pid = poll(Duration::from_secs(3), || {
+        let v = status(&inst)?;
+        let s = stage(&v, "analytics");
+        let p = s["pid"].as_u64()?;
+        (p != pid && s["state"] == "running").then_some(p)
+    })
+    .expect("analytics restarted");
+    let restart_time = killed_at.elapsed();
+    assert!(
+        restart_time < Duration::from_secs(1),
+        "restart took {restart_time:?}"
+    );
+    assert_ne!(new_pid, pid);
+
+    let out = finish(child, Duration::from_secs(40));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let i = Instance::open(&inst).unwrap();
+    let slot = i.control.stage(1).unwrap();
+    assert_eq!(slot.restarts.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert!(
+        slot.reason().contains("signal 9"),
+        "reason: {}",
+        slot.reason()
+    );
+    assert!(
+        slot.counters[shmtrader_stages::runtime::counter::REWARMED]
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "state was not rebuilt"
+    );
+    // No record lost: analytics consumed every tick.
+    let ticks = i.ticks.write_seq();
+    let cur = i
+        .control
+        .cursor_ref(ring_id::TICKS, consumer_id::ANALYTICS)
+        .unwrap();
+    assert_eq!(cur.cursor.load(std::sync::atomic::Ordering::Acquire), ticks);
+    // The published signals are exactly those an uninterrupted run computes from the
+    // same ticks: none lost, none published twice, same decisions after the rebuild.
+    let cfg = test_config(&inst);
+    let all: Vec<_> = (0..ticks)
+        .map(|s| (s, i.ticks.get(s).expect("tick still in ring")))
+        .collect();
+    let expected = shmtrader_stages::analytics::expected_signals(&cfg, all);
+    let published: Vec<_> = (0..i.signals.write_seq())
+        .map(|s| i.signals.get(s).expect("signal in ring"))
+        .collect();
+    let key =
+        |s: &shmtrader_core::Signal| (s.source_seq, s.symbol_id, s.side, s.strength.to_bits());
+    let exp_keys: Vec<_> = expected.iter().map(key).collect();
+    let pub_keys: Vec<_> = published.iter().map(key).collect();
+    assert!(!exp_keys.is_empty());
+    assert_eq!(
+        pub_keys, exp_keys,
+        "published signals differ from an uninterrupted run"
+    );
+}
+
+#[test]
+fn hung_stage_is_detected_by_heartbeat_and_restarted() {
+    let inst = instance("hung");
+    let _c = Cleanup(inst.clone());
+    let child = spawn_run(
+        &inst,
+        8,
+        &[("SHMTRADER_SUPERVISOR__HEARTBEAT_TIMEOUT_MS", "400")],
+    );
+    let pid = poll(Duration::from_secs(6), || {
+        let v = status(&inst)?;
+        let s = stage(&v, "executor");
+        (s["state"] == "running")
+            .then(|| s["pid"].as_u64())
+            .flatten()
+    })
+    .expect("executor running");
+    // SIGSTOP: the process exists but makes no progress and stops heartbeating.
+    shmtrader_shm::send_signal(pid as u32, 19).unwrap();
+    let reason = poll(Duration::from_secs(4), || {
+        let v = status(&inst)?;
+        let s = stage(&v, "executor");
+        (s["restarts"].as_u64()? >= 1 && s["state"] == "running")
+            .then(|| s["last_reason"].as_str().map(str::to_string))
+            .flatten()
+    })
+    .expect("hung executor restarted");
+    assert!(reason.contains("hung"), "reason: {reason}");
+    let out = finish(child, Duration::from_secs(40));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn second_launcher_on_a_live_instance_is_refused_and_a_stale_one_is_recreated() {
+    let inst = instance("stale");
+    let _c = Cleanup(inst.clone());
+    let first = spawn_run(&inst, 4, &[]);
+    poll(Duration::from_secs(5), || status(&inst)).expect("first launcher up");
+    let second = cmd(&["run", "--instance", &inst, "--duration", "1"])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("already running"), "{err}");
+    let out = finish(first, Duration::from_secs(30));
+    assert!(out.status.success());
+    // The first run kept its segments (--keep-segments) and its launcher is dead: the
+    // next start must detect the stale instance and recreate it.
+    let third = cmd(&["run", "--instance", &inst, "--duration", "2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&third.stderr);
+    assert!(third.status.success(), "{err}");
+    assert!(err.contains("stale"), "{err}");
+    assert!(
+        Instance::open(&inst).is_err(),
+        "segments removed after a clean run"
+    );
+}
+
+#[test]
+fn bad_config_refuses_to_start_and_names_the_key() {
+    let dir = std::env::temp_dir().join(format!("shmtrader-e2e-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            "unknown.toml",
+            "[supervisor]\nmax_restart = 3\n",
+            "max_restart",
+        ),
+        ("badvalue.toml", "[rings]\nticks = 1000\n", "rings.ticks"),
+        (
+            "badtype.toml",
+            "[risk]\nleverage = \"ten\"\n",
+            "risk.leverage",
+        ),
+        ("syntax.toml", "[risk\nleverage = 3\n", "syntax.toml"),
+    ];
+    for (file, text, key) in cases {
+        let p = dir.join(file);
+        std::fs::write(&p, text).unwrap();
+        let out = cmd(&["run", "--config", p.to_str().unwrap(), "--duration", "1"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{file} started");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(key),
+            "{file}: error does not name {key}: {err}"
+        );
+    }
+    let out = cmd(&["run", "--config", "/nonexistent/shmtrader.toml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/shmtrader.toml"));
+    let out = cmd(&["run", "--duration", "1"])
+        .env("SHMTRADER_RISK__LEVERAGE", "500")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("risk.leverage"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
