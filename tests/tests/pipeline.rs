@@ -266,3 +266,60 @@ fn bad_config_refuses_to_start_and_names_the_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("risk.leverage"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn too_many_restarts_stop_everything_with_a_clear_message() {
+    let inst = instance("giveup");
+    let _c = Cleanup(inst.clone());
+    let child = spawn_run(
+        &inst,
+        30,
+        &[
+            ("SHMTRADER_SUPERVISOR__MAX_RESTARTS", "2"),
+            ("SHMTRADER_SUPERVISOR__RESTART_WINDOW_S", "60"),
+        ],
+    );
+    let mut last_pid = 0;
+    for _ in 0..3 {
+        let pid = poll(Duration::from_secs(5), || {
+            let v = status(&inst)?;
+            let s = stage(&v, "analytics");
+            let p = s["pid"].as_u64()?;
+            (p != last_pid && s["state"] == "running").then_some(p)
+        });
+        let Some(pid) = pid else { break };
+        last_pid = pid;
+        shmtrader_shm::send_signal(pid as u32, 9).unwrap();
+    }
+    let out = finish(child, Duration::from_secs(30));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("stage analytics failed 3 times"), "{err}");
+}
+
+#[test]
+fn sigterm_stops_stages_in_order_and_removes_segments() {
+    let inst = instance("term");
+    let child = {
+        let mut c = cmd(&["run", "--instance", &inst]);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().unwrap()
+    };
+    poll(Duration::from_secs(5), || {
+        status(&inst).filter(|v| stage(v, "executor")["state"] == "running")
+    })
+    .expect("running");
+    shmtrader_shm::send_signal(child.id(), 15).unwrap();
+    let out = finish(child, Duration::from_secs(20));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let pos = |needle: &str| {
+        err.find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing:\n{err}"))
+    };
+    assert!(pos("stopped stage=\"ingest\"") < pos("stopped stage=\"analytics\""));
+    assert!(pos("stopped stage=\"analytics\"") < pos("stopped stage=\"executor\""));
+    assert!(Instance::open(&inst).is_err(), "segments removed");
+    let _c = Cleanup(inst);
+}
