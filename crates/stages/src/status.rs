@@ -140,10 +140,19 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
 pub fn status_text(v: &Value) -> String {
     let mut out = String::new();
     let g = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+    // serde_json's Display ignores width/alignment, so render to plain strings first.
+    let t = |v: &Value, k: &str| match v.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "-".to_string(),
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+            format!("{}", n.as_f64().unwrap_or(0.0) as i64)
+        }
+        Some(other) => other.to_string(),
+    };
     out.push_str(&format!(
         "instance {}  owner pid {}  ticks/s {:.0}\n\n",
-        g(v, "instance"),
-        g(v, "owner_pid"),
+        t(v, "instance"),
+        t(v, "owner_pid"),
         g(v, "ticks_per_sec").as_f64().unwrap_or(0.0)
     ));
     out.push_str(&format!(
@@ -155,16 +164,16 @@ pub fn status_text(v: &Value) -> String {
             out.push_str(&format!(
                 "{:<14}{:>8}{:>5}{:>10}{:>10.1}{:>9}{:>12}{:>12}  {}\n",
                 name,
-                g(s, "pid"),
+                t(s, "pid"),
                 g(s, "cpu")
                     .as_i64()
                     .map(|c| c.to_string())
                     .unwrap_or_else(|| "-".into()),
-                g(s, "state").as_str().unwrap_or("?"),
+                t(s, "state"),
                 g(s, "heartbeat_age_ms").as_f64().unwrap_or(0.0),
-                g(s, "restarts"),
-                g(s, "records_in"),
-                g(s, "records_out"),
+                t(s, "restarts"),
+                t(s, "records_in"),
+                t(s, "records_out"),
                 g(s, "last_reason").as_str().unwrap_or(""),
             ));
         }
@@ -180,47 +189,47 @@ pub fn status_text(v: &Value) -> String {
                 for (who, x) in c {
                     cons.push_str(&format!(
                         "{who}: {} / {} / {}  ",
-                        g(x, "cursor"),
-                        g(x, "lag"),
-                        g(x, "gaps")
+                        t(x, "cursor"),
+                        t(x, "lag"),
+                        t(x, "gaps")
                     ));
                 }
             }
             out.push_str(&format!(
                 "{:<10}{:>12}{:>10}  {}\n",
                 name,
-                g(r, "write_seq"),
-                g(r, "capacity"),
+                t(r, "write_seq"),
+                t(r, "capacity"),
                 cons
             ));
         }
     }
-    if let Some(t) = v.get("trading").filter(|t| !t.is_null()) {
+    if let Some(tr) = v.get("trading").filter(|t| !t.is_null()) {
         out.push_str(&format!(
             "\ntrading: trades {}  win rate {:.1}%  realized {:.2}  unrealized {:.2}  fees {:.2}  PF {:.2}  max DD {:.2}  open {}\n",
-            g(t, "trades"),
-            g(t, "win_rate").as_f64().unwrap_or(0.0) * 100.0,
-            g(t, "realized_pnl").as_f64().unwrap_or(0.0),
-            g(t, "unrealized_pnl").as_f64().unwrap_or(0.0),
-            g(t, "fees").as_f64().unwrap_or(0.0),
-            g(t, "profit_factor").as_f64().unwrap_or(0.0),
-            g(t, "max_drawdown").as_f64().unwrap_or(0.0),
-            g(t, "open_positions"),
+            t(tr, "trades"),
+            g(tr, "win_rate").as_f64().unwrap_or(0.0) * 100.0,
+            g(tr, "realized_pnl").as_f64().unwrap_or(0.0),
+            g(tr, "unrealized_pnl").as_f64().unwrap_or(0.0),
+            g(tr, "fees").as_f64().unwrap_or(0.0),
+            g(tr, "profit_factor").as_f64().unwrap_or(0.0),
+            g(tr, "max_drawdown").as_f64().unwrap_or(0.0),
+            t(tr, "open_positions"),
         ));
     }
     if let Some(l) = v.get("latency").and_then(|l| l.as_object()) {
-        out.push_str("\nlatency (ns)        count      p50      p99    p99.9\n");
+        out.push_str("\nlatency (ns)            count       p50       p99     p99.9\n");
         for (name, h) in l {
             if g(h, "count").as_u64().unwrap_or(0) == 0 {
                 continue;
             }
             out.push_str(&format!(
-                "{:<18}{:>7}{:>9}{:>9}{:>9}\n",
+                "{:<20}{:>9}{:>10}{:>10}{:>10}\n",
                 name,
-                g(h, "count"),
-                g(h, "p50_ns"),
-                g(h, "p99_ns"),
-                g(h, "p999_ns")
+                t(h, "count"),
+                t(h, "p50_ns"),
+                t(h, "p99_ns"),
+                t(h, "p999_ns")
             ));
         }
     }
