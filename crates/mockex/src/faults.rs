@@ -1,0 +1,48 @@
+//! Faults injected on demand, through `POST /mock/fault` or `MockHandle` methods.
+
+use serde::{Deserialize, Serialize};
+
+/// One fault. JSON form: `{"kind":"rest_status","status":503,"count":2}` etc.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// Close every websocket connection (market and user) at once.
+    DropConnections,
+    /// The next `count` REST requests (under /fapi) answer with `status`: 429 and 418
+    /// refuse the request; 503 executes it and then answers `-1000` (outcome unknown).
+    RestStatus {
+        /// 429, 418 or 503.
+        status: u16,
+        /// How many requests.
+        count: u32,
+    },
+    /// Delay every REST response by `ms` (0 clears).
+    Delay {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Send `count` malformed text frames on every market connection.
+    MalformedFrames {
+        /// How many.
+        count: u32,
+    },
+    /// Leave the next `count` aggTrades of every symbol off the websocket; REST still
+    /// has them (a one-shot gap for backfill tests).
+    DropAggTrades {
+        /// How many.
+        count: u64,
+    },
+    /// Expire every listenKey now (sends `listenKeyExpired`).
+    ExpireListenKeys,
+    /// Clear every pending fault.
+    Clear,
+}
+
+/// REST-side fault state.
+#[derive(Debug, Default)]
+pub struct RestFaults {
+    /// Pending forced statuses, in order.
+    pub statuses: std::collections::VecDeque<u16>,
+    /// Added latency per request.
+    pub delay_ms: u64,
+}

@@ -1,0 +1,520 @@
+//! The mock Binance USD-M futures exchange: the offline default venue.
+//!
+//! One loopback port serves the REST API (`/fapi/...`), the market streams (`/ws/...`,
+//! `/stream?streams=...`, also under `/public`, `/market`, `/private`) and the user-data
+//! stream, speaking the wire protocol of `shared/binance-usdm.md`. The market is either a
+//! replay of recorded data (`MockConfig::data`) or a seeded synthetic market; orders fill
+//! against that tape and book, with fees, positions and margin checks.
+//!
+//! Test hooks live on [`MockHandle`] and under `/mock/` (orders, positions, faults).
+
+pub mod api_error;
+pub mod book;
+pub mod bus;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod faults;
+pub mod feed;
+pub mod replay;
+pub mod rest;
+pub mod spec;
+pub mod synth;
+mod ws;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch, Notify};
+use tokio::time::Instant;
+
+pub use config::{MockConfig, Speed};
+pub use engine::Order;
+pub use error::{MockError, Result};
+pub use faults::Fault;
+pub use feed::{aggregate_trades, AggTrade, RawTrade};
+
+use bus::{Outbox, Subs, UserMsg};
+use engine::Engine;
+use faults::RestFaults;
+use feed::FeedEvent;
+use replay::Universe;
+use spec::SymbolSpec;
+use synth::Synth;
+
+/// Market fan-out capacity; a connection that falls this far behind is dropped, as
+/// Binance drops slow consumers.
+const MARKET_CAPACITY: usize = 1 << 16;
+
+/// State shared by the HTTP handlers, websocket connections and background tasks.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub cfg: MockConfig,
+    pub specs: Vec<SymbolSpec>,
+    pub engine: Mutex<Engine>,
+    pub out: Outbox,
+    pub rate: Mutex<rest::RateState>,
+    pub rest_faults: Mutex<RestFaults>,
+    /// Bumped to close every websocket connection.
+    pub drop_gen: watch::Sender<u64>,
+    /// Bumped when a listenKey is deleted.
+    pub key_closed: watch::Sender<u64>,
+    /// listenKey → expiry.
+    pub listen_keys: Mutex<HashMap<String, Instant>>,
+    /// A market-stream client arrived (starts a waiting replay).
+    pub market_client: Notify,
+    /// Server stopping.
+    pub stop: watch::Sender<bool>,
+}
+
+enum Source {
+    Replay(std::vec::IntoIter<FeedEvent>),
+    Synth(Box<Synth>),
+}
+
+fn build(cfg: MockConfig) -> Result<(Arc<Shared>, Source)> {
+    if cfg.api_key.is_empty() || cfg.api_secret.is_empty() {
+        return Err(MockError::Config {
+            key: "api_key",
+            reason: "API key and secret must not be empty".into(),
+        });
+    }
+    let mut uni = Universe::from_names(&cfg.symbols)?;
+    let (source, init) = if cfg.data.is_empty() {
+        let start = rest::now_ms();
+        let (s, init) = Synth::new(&uni.specs, cfg.seed, cfg.trades_per_sec, start);
+        (Source::Synth(Box::new(s)), init)
+    } else {
+        let events = replay::load_replay(&cfg.data, &mut uni, cfg.seed)?;
+        tracing::info!(
+            events = events.len(),
+            files = cfg.data.len(),
+            "replay data loaded"
+        );
+        (Source::Replay(events.into_iter()), Vec::new())
+    };
+    let (market, _) = broadcast::channel(MARKET_CAPACITY);
+    let (user, _) = broadcast::channel(4096);
+    let out = Outbox {
+        market,
+        user,
+        subs: Arc::new(Subs::default()),
+    };
+    let mut engine = Engine::new(&uni.specs, &cfg, out.clone());
+    for ev in init {
+        engine.apply(ev);
+    }
+    let sh = Shared {
+        specs: uni.specs.clone(),
+        engine: Mutex::new(engine),
+        out,
+        rate: Mutex::new(rest::RateState::default()),
+        rest_faults: Mutex::new(RestFaults::default()),
+        drop_gen: watch::channel(0).0,
+        key_closed: watch::channel(0).0,
+        listen_keys: Mutex::new(HashMap::new()),
+        market_client: Notify::new(),
+        stop: watch::channel(false).0,
+        cfg,
+    };
+    Ok((Arc::new(sh), source))
+}
+
+fn router(sh: Arc<Shared>) -> axum::Router {
+    use axum::routing::get;
+    let mut r = axum::Router::new();
+    for prefix in ["", "/public", "/market", "/private"] {
+        r = r
+            .route(&format!("{prefix}/ws"), get(ws::upgrade))
+            .route(&format!("{prefix}/ws/{{*rest}}"), get(ws::upgrade))
+            .route(&format!("{prefix}/stream"), get(ws::upgrade));
+    }
+    r.fallback(rest::handle).with_state(sh)
+}
+
+async fn run(
+    sh: Arc<Shared>,
+    source: Source,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let addr = listener.local_addr().map_err(|e| MockError::Io {
+        what: "local_addr".into(),
+        source: e,
+    })?;
+    tracing::info!(%addr, symbols = ?sh.specs.iter().map(|s| s.symbol).collect::<Vec<_>>(), "mock exchange listening");
+    let feed = tokio::spawn(run_feed(sh.clone(), source));
+    let keys = tokio::spawn(expire_keys(sh.clone()));
+    let stop_sh = sh.clone();
+    let res = axum::serve(listener, router(sh.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_sh.stop.send(true);
+        })
+        .await;
+    let _ = sh.stop.send(true);
+    feed.abort();
+    keys.abort();
+    res.map_err(|e| MockError::Io {
+        what: format!("serving {addr}"),
+        source: e,
+    })
+}
+
+/// Runs the mock exchange until `shutdown` completes.
+pub async fn serve(
+    cfg: MockConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let listen = cfg.listen;
+    let (sh, source) = build(cfg)?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| MockError::Io {
+        what: format!("bind {listen}"),
+        source: e,
+    })?;
+    run(sh, source, listener, shutdown).await
+}
+
+/// Binds (port 0 allowed) and runs the mock exchange in the background.
+pub async fn spawn(cfg: MockConfig) -> Result<MockHandle> {
+    let listen = cfg.listen;
+    let (sh, source) = build(cfg)?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| MockError::Io {
+        what: format!("bind {listen}"),
+        source: e,
+    })?;
+    let addr = listener.local_addr().map_err(|e| MockError::Io {
+        what: "local_addr".into(),
+        source: e,
+    })?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(sh.clone(), source, listener, async move {
+        let _ = rx.await;
+    }));
+    Ok(MockHandle {
+        addr,
+        shared: sh,
+        stop: Some(tx),
+        task: Some(task),
+    })
+}
+
+/// A running mock exchange. Dropping it stops the server.
+#[derive(Debug)]
+pub struct MockHandle {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<()>>>,
+}
+
+impl MockHandle {
+    /// `http://addr`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// `ws://addr`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+    /// Stops the server (connections are closed).
+    pub fn shutdown(mut self) {
+        self.signal_stop();
+    }
+    /// Stops the server and waits until it has finished.
+    pub async fn shutdown_and_wait(mut self) -> Result<()> {
+        self.signal_stop();
+        match self.task.take() {
+            Some(t) => t.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+    fn signal_stop(&mut self) {
+        let _ = self.shared.stop.send(true);
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+    /// Injects a fault.
+    pub fn inject(&self, f: Fault) {
+        inject(&self.shared, f);
+    }
+    /// Closes every websocket connection.
+    pub fn drop_connections(&self) {
+        self.inject(Fault::DropConnections);
+    }
+    /// The next `count` REST requests answer `status` (429, 418, or 503 after executing).
+    pub fn fail_next(&self, status: u16, count: u32) {
+        self.inject(Fault::RestStatus { status, count });
+    }
+    /// Adds latency to every REST request.
+    pub fn set_delay(&self, d: Duration) {
+        self.inject(Fault::Delay {
+            ms: d.as_millis() as u64,
+        });
+    }
+    /// Sends malformed frames on every market connection.
+    pub fn inject_malformed(&self, count: u32) {
+        self.inject(Fault::MalformedFrames { count });
+    }
+    /// Leaves the next `count` aggTrades off the websocket (REST history keeps them).
+    pub fn drop_agg_trades(&self, count: u64) {
+        self.inject(Fault::DropAggTrades { count });
+    }
+    /// Every order the mock accepted, in acceptance order.
+    pub fn orders(&self) -> Vec<Order> {
+        self.shared
+            .engine
+            .lock()
+            .map(|e| e.orders())
+            .unwrap_or_default()
+    }
+    /// `GET /mock/orders` as JSON.
+    pub fn orders_json(&self) -> Value {
+        self.shared
+            .engine
+            .lock()
+            .map(|e| e.all_orders())
+            .unwrap_or(Value::Null)
+    }
+    /// `GET /mock/positions` as JSON.
+    pub fn positions_json(&self) -> Value {
+        self.shared
+            .engine
+            .lock()
+            .map(|e| e.positions())
+            .unwrap_or(Value::Null)
+    }
+    /// USDT wallet balance.
+    pub fn wallet_balance(&self) -> f64 {
+        self.shared.engine.lock().map(|e| e.wallet()).unwrap_or(0.0)
+    }
+    /// True once a replay has played its last event.
+    pub fn replay_done(&self) -> bool {
+        self.shared
+            .engine
+            .lock()
+            .map(|e| e.replay_done)
+            .unwrap_or(false)
+    }
+    /// Listed symbols.
+    pub fn symbols(&self) -> Vec<String> {
+        self.shared
+            .specs
+            .iter()
+            .map(|s| s.symbol.to_string())
+            .collect()
+    }
+}
+
+impl Drop for MockHandle {
+    fn drop(&mut self) {
+        self.signal_stop();
+    }
+}
+
+pub(crate) fn inject(sh: &Shared, f: Fault) {
+    tracing::info!(fault = ?f, "fault injected");
+    match f {
+        Fault::DropConnections => {
+            sh.drop_gen.send_modify(|g| *g += 1);
+        }
+        Fault::RestStatus { status, count } => {
+            if let Ok(mut rf) = sh.rest_faults.lock() {
+                rf.statuses
+                    .extend(std::iter::repeat_n(status, count as usize));
+            }
+        }
+        Fault::Delay { ms } => {
+            if let Ok(mut rf) = sh.rest_faults.lock() {
+                rf.delay_ms = ms;
+            }
+        }
+        Fault::MalformedFrames { count } => {
+            for i in 0..count {
+                let text = if i % 2 == 0 {
+                    r#"{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":17"#.to_string()
+                } else {
+                    "\u{1}not json at all".to_string()
+                };
+                let _ = sh.out.market.send(bus::MarketMsg {
+                    stream: Arc::from(""),
+                    payload: Arc::from(text),
+                    raw_all: true,
+                });
+            }
+        }
+        Fault::DropAggTrades { count } => {
+            if let Ok(mut e) = sh.engine.lock() {
+                e.set_drop_agg_trades(count);
+            }
+        }
+        Fault::ExpireListenKeys => {
+            if let Ok(mut keys) = sh.listen_keys.lock() {
+                let past = Instant::now();
+                for exp in keys.values_mut() {
+                    *exp = past;
+                }
+            }
+        }
+        Fault::Clear => {
+            if let Ok(mut rf) = sh.rest_faults.lock() {
+                *rf = RestFaults::default();
+            }
+            if let Ok(mut e) = sh.engine.lock() {
+                e.set_drop_agg_trades(0);
+            }
+        }
+    }
+}
+
+/// Sends `listenKeyExpired` for lapsed keys and forgets them.
+async fn expire_keys(sh: Arc<Shared>) {
+    let period =
+        (sh.cfg.listen_key_ttl / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        let expired: Vec<String> = match sh.listen_keys.lock() {
+            Ok(mut keys) => {
+                let gone: Vec<String> = keys
+                    .iter()
+                    .filter(|(_, e)| **e <= now)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in &gone {
+                    keys.remove(k);
+                }
+                gone
+            }
+            Err(_) => Vec::new(),
+        };
+        for k in expired {
+            let payload =
+                serde_json::json!({"e": "listenKeyExpired", "E": rest::now_ms(), "listenKey": k})
+                    .to_string();
+            let _ = sh.out.user.send(UserMsg {
+                event: "listenKeyExpired",
+                payload: Arc::from(payload),
+                only_key: Some(Arc::from(k)),
+            });
+        }
+    }
+}
+
+/// Plays the market: paces events by their data time divided by the speed, and ticks
+/// the data clock every 50 ms so depth windows and mark prices flush during lulls.
+async fn run_feed(sh: Arc<Shared>, source: Source) {
+    let mut stop = sh.stop.subscribe();
+    let replay = matches!(source, Source::Replay(_));
+    if replay && sh.cfg.replay_wait_for_client && !sh.out.subs.any() {
+        tracing::info!("replay waits for the first market-stream client");
+        tokio::select! {
+            _ = sh.market_client.notified() => {}
+            _ = stopped(&mut stop) => return,
+        }
+    }
+    let factor = match (&source, sh.cfg.speed.factor()) {
+        (_, Some(f)) => Some(f),
+        (Source::Synth(_), None) => Some(1000.0),
+        (Source::Replay(_), None) => None,
+    };
+    let mut src = source;
+    let wall0 = Instant::now();
+    let mut data0: Option<u64> = None;
+    let mut clock = 0u64;
+    let mut n: u64 = 0;
+    loop {
+        let batch: Vec<FeedEvent> = match &mut src {
+            Source::Replay(it) => match it.next() {
+                Some(e) => vec![e],
+                None => break,
+            },
+            Source::Synth(s) => {
+                // A quote update can leave the book unchanged: no events, not the end.
+                let mut b = s.next_batch();
+                while b.is_empty() && s.peek_time().is_some() {
+                    b = s.next_batch();
+                }
+                b
+            }
+        };
+        let Some(t) = batch.first().map(|e| e.time) else {
+            break;
+        };
+        let d0 = *data0.get_or_insert(t);
+        if clock == 0 {
+            clock = t;
+        }
+        while t > clock + 50 {
+            clock += 50;
+            if !pace(&sh, factor, wall0, d0, clock, &mut stop).await {
+                return;
+            }
+            if let Ok(mut e) = sh.engine.lock() {
+                e.advance(clock);
+            }
+        }
+        if !pace(&sh, factor, wall0, d0, t, &mut stop).await {
+            return;
+        }
+        clock = clock.max(t);
+        if let Ok(mut e) = sh.engine.lock() {
+            for ev in batch {
+                e.apply(ev);
+            }
+        }
+        n += 1;
+        if factor.is_none() && n & 63 == 0 {
+            // Max speed: as fast as the slowest reader drains, never lapping it.
+            while sh.out.market.len() > MARKET_CAPACITY / 2 {
+                if *stop.borrow() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+    if let Ok(mut e) = sh.engine.lock() {
+        e.advance(clock + 1000);
+        e.replay_done = true;
+    }
+    tracing::info!(events = n, "replay finished; the market is now quiet");
+}
+
+async fn pace(
+    sh: &Shared,
+    factor: Option<f64>,
+    wall0: Instant,
+    data0: u64,
+    t: u64,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    if *stop.borrow() {
+        return false;
+    }
+    let Some(f) = factor else { return true };
+    let target = wall0 + Duration::from_secs_f64(t.saturating_sub(data0) as f64 / 1000.0 / f);
+    if target > Instant::now() {
+        tokio::select! {
+            _ = tokio::time::sleep_until(target) => {}
+            _ = stopped(stop) => return false,
+        }
+    }
+    let _ = sh;
+    true
+}
+
+/// Completes once the stop flag is set (the watch guard is dropped inside, so callers'
+/// futures stay `Send`).
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
