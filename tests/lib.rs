@@ -28,9 +28,27 @@ pub fn instance(tag: &str) -> String {
     format!("e2e-{tag}-{}", std::process::id())
 }
 
-/// A command with the test's environment: fast bars so signals flow within seconds.
+/// A free loopback port (for the mock exchange of one test's launcher, so tests can
+/// run in parallel).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A command with the test's environment: fast bars so signals flow within seconds,
+/// and a private mock-exchange port.
 pub fn cmd(args: &[&str]) -> Command {
     let mut c = Command::new(bin());
+    let port = free_port();
+    c.env("SHMTRADER_MOCK__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "SHMTRADER_VENUE__REST_URL",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("SHMTRADER_VENUE__WS_URL", format!("ws://127.0.0.1:{port}"));
     c.args(args)
         .env("RUST_LOG", "info")
         .env("SHMTRADER_STRATEGY__BAR_INTERVAL_MS", "50")

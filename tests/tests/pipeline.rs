@@ -19,7 +19,7 @@ fn run_with_duration_exits_zero_with_records_at_every_stage() {
         status(&inst).filter(|v| stage(v, "analytics")["records_in"].as_u64().unwrap_or(0) > 1000)
     })
     .expect("status while running");
-    for name in ["ingest", "analytics", "executor"] {
+    for name in ["ingest", "analytics", "executor", "mock-exchange"] {
         let s = stage(&live, name);
         for key in ["pid", "state", "restarts", "records_in", "records_out"] {
             assert!(!s[key].is_null(), "{name}.{key} missing in {s}");

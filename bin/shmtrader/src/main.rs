@@ -7,7 +7,7 @@ use shmtrader_core::{Config, Mode};
 use shmtrader_shm::Instance;
 use shmtrader_stages::launcher::{self, LaunchOptions};
 use shmtrader_stages::runtime::StageCtx;
-use shmtrader_stages::{analytics, executor, ingest, status};
+use shmtrader_stages::{analytics, executor, ingest, mock, status};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -70,6 +70,32 @@ enum Cmd {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// The offline venue: a mock of Binance USD-M (REST + websockets) on loopback.
+    MockExchange {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (default: `[mock] listen` from the config).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Recorded data to replay instead of the synthetic market (repeatable).
+        #[arg(long, num_args = 1..)]
+        data: Vec<PathBuf>,
+        /// Replay speed: 1x, 10x, max or a factor.
+        #[arg(long)]
+        speed: Option<String>,
+        /// API key the mock accepts.
+        #[arg(long)]
+        api_key: Option<String>,
+        /// API secret the mock checks signatures with.
+        #[arg(long)]
+        api_secret: Option<String>,
+        /// Seed of the synthetic market.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Register in the instance's control block (set by the launcher).
+        #[arg(long, hide = true)]
+        attach: bool,
     },
     /// Run the benchmark suite (or one benchmark) and print a table.
     Bench {
@@ -218,6 +244,32 @@ fn real_main(cli: Cli) -> Result<i32> {
             } else {
                 print!("{}", status::status_text(&v));
             }
+            Ok(0)
+        }
+        Cmd::MockExchange {
+            common,
+            listen,
+            data,
+            speed,
+            api_key,
+            api_secret,
+            seed,
+            attach,
+        } => {
+            let cfg = load_config(&common)?;
+            let o = mock::MockOverrides {
+                listen,
+                data,
+                speed,
+                api_key,
+                api_secret,
+                seed,
+            };
+            let mcfg = mock::mock_config(&cfg, &o)?;
+            mock::run(
+                mcfg,
+                attach.then_some((&cfg, cfg.supervisor.heartbeat_interval_ms)),
+            )?;
             Ok(0)
         }
         Cmd::Bench {

@@ -48,6 +48,8 @@ pub struct Config {
     pub venue: VenueConfig,
     /// Synthetic market used by the walking skeleton / mock exchange.
     pub synthetic: SyntheticConfig,
+    /// The local mock exchange started by the launcher in paper mode.
+    pub mock: MockConfig,
     /// Ring capacities.
     pub rings: RingsConfig,
     /// Supervisor behaviour.
@@ -80,6 +82,32 @@ pub struct SyntheticConfig {
     pub seed: u64,
     /// Trades per second across all symbols.
     pub ticks_per_sec: u32,
+}
+
+/// The mock exchange (paper mode's venue).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockConfig {
+    /// Loopback address it listens on (HTTP and websocket on one port).
+    pub listen: String,
+    /// API key the mock accepts (paper mode only; not a secret).
+    pub api_key: String,
+    /// API secret the mock checks signatures against (paper mode only; not a secret).
+    pub api_secret: String,
+    /// Recorded data files to replay; empty means the seeded synthetic market.
+    pub data: Vec<String>,
+    /// Replay speed: "1x", "10x", "max" or a factor.
+    pub speed: String,
+    /// Synthetic trades per second across all symbols.
+    pub trades_per_sec: f64,
+    /// Taker fee rate charged on fills.
+    pub taker_fee: f64,
+    /// Maker fee rate charged on fills.
+    pub maker_fee: f64,
+    /// Extra slippage on market orders (basis points).
+    pub slippage_bps: f64,
+    /// Starting USDT wallet balance.
+    pub starting_balance: f64,
 }
 
 /// Ring capacities (records, each a power of two).
@@ -363,6 +391,42 @@ impl Config {
             if !(v.is_finite() && (0.0..0.1).contains(&v)) {
                 return bad(k, "must be in [0, 0.1)");
             }
+        }
+        let m = &self.mock;
+        match m.listen.parse::<std::net::SocketAddr>() {
+            Ok(a) if a.ip().is_loopback() => {}
+            Ok(_) => return bad("mock.listen", "the mock exchange only listens on loopback"),
+            Err(e) => return bad("mock.listen", format!("{:?}: {e}", m.listen)),
+        }
+        for (k, v) in [
+            ("mock.taker_fee", m.taker_fee),
+            ("mock.maker_fee", m.maker_fee),
+        ] {
+            if !(v.is_finite() && (0.0..0.1).contains(&v)) {
+                return bad(k, "must be in [0, 0.1)");
+            }
+        }
+        if !(m.trades_per_sec.is_finite() && m.trades_per_sec > 0.0) {
+            return bad("mock.trades_per_sec", "must be a positive number");
+        }
+        if !(m.slippage_bps.is_finite() && m.slippage_bps >= 0.0) {
+            return bad("mock.slippage_bps", "must be >= 0");
+        }
+        if !(m.starting_balance.is_finite() && m.starting_balance > 0.0) {
+            return bad("mock.starting_balance", "must be a positive number");
+        }
+        let sp = m.speed.trim().to_ascii_lowercase();
+        let speed_ok = sp == "max"
+            || sp
+                .strip_suffix('x')
+                .unwrap_or(&sp)
+                .parse::<f64>()
+                .is_ok_and(|f| f.is_finite() && f > 0.0);
+        if !speed_ok {
+            return bad(
+                "mock.speed",
+                format!("{:?}: use 1x, 10x, max or a positive factor", m.speed),
+            );
         }
         if self.mode == Mode::Paper && !is_loopback_url(&self.venue.rest_url) {
             return bad(

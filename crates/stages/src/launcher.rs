@@ -5,7 +5,7 @@
 use crate::error::{Result, StageError};
 use crate::runtime::{counter, stage_idx};
 use crate::skeleton::fig;
-use shmtrader_core::{Config, STAGES};
+use shmtrader_core::{Config, Mode, STAGES};
 use shmtrader_shm::clock::{mono_ns, now_ns};
 use shmtrader_shm::{Capacities, Instance, StageState};
 use std::collections::VecDeque;
@@ -48,10 +48,13 @@ fn describe(status: ExitStatus) -> String {
 }
 
 fn spawn(opts: &LaunchOptions, name: &str) -> Result<Child> {
-    Command::new(&opts.exe)
-        .arg(name)
-        .args(&opts.child_args)
-        .spawn()
+    let mut cmd = Command::new(&opts.exe);
+    cmd.arg(name).args(&opts.child_args);
+    if name == "mock-exchange" {
+        // Register in the control block so it is supervised and shown like a stage.
+        cmd.arg("--attach");
+    }
+    cmd.spawn()
         .map_err(|e| StageError::io(format!("spawning stage {name}"), e))
 }
 
@@ -80,8 +83,16 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
     }
     tracing::info!(instance = %cfg.instance, mode = ?cfg.mode, symbols = ?cfg.symbols, "segments created");
     let sup = &cfg.supervisor;
+    // Stop order is vector order: ingest, analytics, executor, then the venue.
+    let mut names: Vec<&'static str> = STAGES.to_vec();
+    if cfg.mode == Mode::Paper {
+        names.push("mock-exchange");
+    }
+    // Start order: the venue first, so ingest finds it listening.
+    let mut start_order = names.clone();
+    start_order.rotate_right(usize::from(cfg.mode == Mode::Paper));
     let mut stages: Vec<Managed> = Vec::new();
-    for name in STAGES {
+    for name in start_order {
         let idx = stage_idx::of(name)
             .ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
         let child = spawn(&opts, name)?;
@@ -96,6 +107,7 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
             history: VecDeque::new(),
         });
     }
+    stages.sort_by_key(|m| names.iter().position(|n| *n == m.name));
     let started = Instant::now();
     let mut last_summary = Instant::now();
     let mut last_ticks = (Instant::now(), 0u64);

@@ -9,6 +9,7 @@ pub mod error;
 pub mod executor;
 pub mod ingest;
 pub mod launcher;
+pub mod mock;
 pub mod runtime;
 pub mod skeleton;
 pub mod status;
