@@ -323,3 +323,41 @@ fn sigterm_stops_stages_in_order_and_removes_segments() {
     assert!(Instance::open(&inst).is_err(), "segments removed");
     let _c = Cleanup(inst);
 }
+
+#[test]
+fn ring_benchmark_runs_and_writes_the_documented_rows() {
+    let p = std::env::temp_dir().join(format!("ring-bench-{}.json", std::process::id()));
+    let out = cmd(&["bench", "ring", "--quick", "--json", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&p);
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
+    for want in [
+        "ring.spin.latency",
+        "ring.futex.latency",
+        "ring.throughput",
+        "uds.latency",
+        "uds.throughput",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    for r in &rows {
+        let v = r["value"].as_f64().unwrap();
+        assert!(v.is_finite() && v > 0.0, "{r}");
+        for k in ["name", "unit", "value", "p99", "p999", "baseline", "ratio"] {
+            assert!(r.get(k).is_some(), "{k} missing in {r}");
+        }
+    }
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("ring.throughput") && table.contains("uds.throughput"),
+        "{table}"
+    );
+}

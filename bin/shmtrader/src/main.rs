@@ -285,10 +285,26 @@ fn real_main(cli: Cli) -> Result<i32> {
     }
 }
 
-fn bench(_name: Option<&str>, _json: Option<&Path>, _quick: bool, _cpus: &str) -> Result<i32> {
-    bail!("the benchmark suite is not wired into this build yet")
+fn bench(name: Option<&str>, json: Option<&Path>, quick: bool, cpus: &str) -> Result<i32> {
+    let parse = |s: Option<&str>| s.and_then(|v| v.trim().parse::<usize>().ok());
+    let mut it = cpus.split(',');
+    let (Some(a), Some(b)) = (parse(it.next()), parse(it.next())) else {
+        bail!("--cpus must be two core numbers like 0,1, got {cpus:?}");
+    };
+    let exe = std::env::current_exe().context("cannot locate the shmtrader executable")?;
+    let opts = shmtrader_bench::BenchOptions {
+        quick,
+        cpus: (a, b),
+    };
+    let rows = shmtrader_bench::run(name, &exe, &opts)?;
+    print!("{}", shmtrader_bench::print_table(&rows));
+    if let Some(p) = json {
+        shmtrader_bench::write_json(&rows, p)?;
+        eprintln!("rows written to {}", p.display());
+    }
+    Ok(0)
 }
 
-fn bench_child(_args: &[String]) -> Result<()> {
-    bail!("the benchmark suite is not wired into this build yet")
+fn bench_child(args: &[String]) -> Result<()> {
+    Ok(shmtrader_bench::child_main(args)?)
 }
