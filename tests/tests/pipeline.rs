@@ -361,3 +361,46 @@ fn ring_benchmark_runs_and_writes_the_documented_rows() {
         "{table}"
     );
 }
+
+#[test]
+fn ccxt_third_party_client_works_unmodified_against_the_mock() {
+    let has_ccxt = std::process::Command::new("python3")
+        .args(["-c", "import ccxt"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_ccxt {
+        assert!(
+            std::env::var("SHMTRADER_REQUIRE_DATA").as_deref() != Ok("1"),
+            "python package ccxt missing (CI installs it)"
+        );
+        println!("SKIPPED: python package ccxt not installed (pip install ccxt)");
+        return;
+    }
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut mock = cmd(&["mock-exchange", "--listen", &addr])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = poll(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(&addr).ok()
+    });
+    assert!(up.is_some(), "mock did not start");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/third_party/ccxt_against_mock.py"
+    );
+    let out = std::process::Command::new("python3")
+        .args([script, &format!("http://{addr}")])
+        .output()
+        .unwrap();
+    let _ = mock.kill();
+    let _ = mock.wait();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
