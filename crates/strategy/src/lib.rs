@@ -4,8 +4,16 @@
 //! Plain synchronous Rust, no I/O, no clock reads: time is an argument, so the analytics
 //! process and the backtest run the same code.
 
+pub mod adaptive;
 pub mod error;
+pub mod micro;
 pub mod signal;
+pub mod spoof;
 
+pub use adaptive::{AdaptiveParams, AdaptiveThreshold};
 pub use error::{Result, StrategyError};
+pub use micro::{
+    depth_imbalance, microprice, top_imbalance, OrderFlowImbalance, SignedVolumeImbalance, Vpin,
+};
 pub use signal::{strength, Fired, SignalEngine, SignalInputs, SignalParams, Strength};
+pub use spoof::{SpoofDetector, SpoofParams};
