@@ -7,6 +7,7 @@
 pub mod adaptive;
 pub mod error;
 pub mod micro;
+pub mod regime;
 pub mod signal;
 pub mod spoof;
 
@@ -15,5 +16,6 @@ pub use error::{Result, StrategyError};
 pub use micro::{
     depth_imbalance, microprice, top_imbalance, OrderFlowImbalance, SignedVolumeImbalance, Vpin,
 };
+pub use regime::{EfficiencyRatio, GaussianHmm, Regime, RegimeFilter, RegimeLabeler};
 pub use signal::{strength, Fired, SignalEngine, SignalInputs, SignalParams, Strength};
 pub use spoof::{SpoofDetector, SpoofParams};
