@@ -1,1 +1,28 @@
-//! shmtrader-journal (under construction).
+//! The executor's append-only order/fill journal.
+//!
+//! Every order intent is appended and fsynced ([`Journal::append_durable`]) *before* the
+//! order is sent; sends, acks, fills, rejections and cancels follow. After a crash,
+//! [`Journal::open`] replays the file, repairs a torn tail, and hands back
+//! [`JournalState`]: every order by client order id with its lifecycle state, so the
+//! executor can reconcile the in-flight ones with the exchange. Client order ids are
+//! deterministic ([`client_order_id`]), so a restarted executor regenerates the same id
+//! for the same signal and the journal (and the exchange) refuse a second send.
+//!
+//! The on-disk format is specified in [`format`](mod@format); durability and recovery rules in
+//! [`journal`](mod@journal).
+
+pub mod coid;
+pub mod error;
+pub mod format;
+pub mod journal;
+pub mod state;
+
+pub use coid::{client_order_id, is_valid_client_order_id, MAX_CLIENT_ORDER_ID_LEN};
+pub use error::{JournalError, Result};
+pub use format::{Fill, Intent, OrderStatus, OrderType, Record, Resolution, VERSION};
+pub use journal::{read_journal, scan_bytes, Journal, Recovery, Scan};
+pub use rust_decimal::Decimal;
+pub use state::{JournalState, OrderEntry, OrderState};
+
+#[cfg(test)]
+mod tests;
