@@ -38,6 +38,11 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Where this test process's executors keep their journals.
+pub fn journal_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("shmtrader-e2e-journal-{}", std::process::id()))
+}
+
 /// A command with the test's environment: fast bars so signals flow within seconds,
 /// and a private mock-exchange port.
 pub fn cmd(args: &[&str]) -> Command {
@@ -48,7 +53,12 @@ pub fn cmd(args: &[&str]) -> Command {
             "SHMTRADER_VENUE__REST_URL",
             format!("http://127.0.0.1:{port}"),
         )
-        .env("SHMTRADER_VENUE__WS_URL", format!("ws://127.0.0.1:{port}"));
+        .env("SHMTRADER_VENUE__WS_URL", format!("ws://127.0.0.1:{port}"))
+        .env("SHMTRADER_EXECUTOR__JOURNAL_DIR", journal_dir())
+        .env(
+            "SHMTRADER_EXECUTOR__KILL_SWITCH_FILE",
+            journal_dir().join("KILL"),
+        );
     c.args(args)
         .env("RUST_LOG", "info")
         .env("SHMTRADER_STRATEGY__BAR_INTERVAL_MS", "50")

@@ -65,7 +65,7 @@ fn run_with_duration_exits_zero_with_records_at_every_stage() {
     );
     let figs = ctl.trading().expect("executor published trading figures");
     assert!(
-        figs[shmtrader_stages::skeleton::fig::ORDERS] > 0.0,
+        figs[shmtrader_stages::runtime::fig::ORDERS] > 0.0,
         "no orders"
     );
     for s in 0..3 {
@@ -402,5 +402,93 @@ fn ccxt_third_party_client_works_unmodified_against_the_mock() {
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions() {
+    let inst = instance("chaos");
+    let _c = Cleanup(inst.clone());
+    let child = spawn_run(&inst, 14, &[]);
+    let mut kills = 0;
+    let mut last_pid = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) && kills < 6 {
+        let pid = poll(Duration::from_secs(4), || {
+            let v = status(&inst)?;
+            let s = stage(&v, "executor");
+            let p = s["pid"].as_u64()?;
+            (p != last_pid && s["state"] == "running" && v["trading"]["orders"].as_f64()? > 0.0)
+                .then_some(p)
+        });
+        let Some(pid) = pid else { break };
+        // Let it trade for a moment, then kill -9 at an arbitrary point.
+        std::thread::sleep(Duration::from_millis(300 + 170 * kills));
+        shmtrader_shm::send_signal(pid as u32, 9).unwrap();
+        last_pid = pid;
+        kills += 1;
+    }
+    assert!(kills >= 3, "only {kills} kills");
+    let out = finish(child, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let i = Instance::open(&inst).unwrap();
+    let slot = i.control.stage(2).unwrap();
+    assert_eq!(
+        slot.restarts.load(std::sync::atomic::Ordering::Relaxed) as u64,
+        kills
+    );
+    // The journal: every order id unique, one entry (leg 0) per signal at most, nothing
+    // left in flight, and the positions it implies equal what the executor published.
+    let path = journal_dir().join(format!("{inst}.journal"));
+    let scan = shmtrader_journal::read_journal(&path).expect("journal readable");
+    assert!(
+        scan.state.in_flight().next().is_none(),
+        "orders left in flight"
+    );
+    let mut seen = std::collections::HashSet::new();
+    let mut entries_per_signal = std::collections::HashMap::<u64, u32>::new();
+    for o in scan.state.orders() {
+        assert!(
+            seen.insert(o.intent.client_order_id.clone()),
+            "duplicate id"
+        );
+        if o.intent.leg == 0 {
+            *entries_per_signal.entry(o.intent.signal_seq).or_default() += 1;
+        }
+    }
+    assert!(entries_per_signal.values().all(|&n| n == 1));
+    assert!(!entries_per_signal.is_empty(), "no orders at all");
+    // Net position per symbol from the journal's fills.
+    let mut net = std::collections::HashMap::<u32, f64>::new();
+    for o in scan.state.orders() {
+        let q: f64 = o.filled_qty.to_string().parse().unwrap();
+        let s = if o.intent.side == shmtrader_core::Side::Buy {
+            1.0
+        } else {
+            -1.0
+        };
+        *net.entry(o.intent.symbol_id).or_default() += s * q;
+    }
+    let published = i.control.positions().expect("positions published");
+    for (sym, q) in net {
+        let p = published[sym as usize][0];
+        assert!(
+            (p - q).abs() < 1e-9,
+            "symbol {sym}: journal {q} vs executor {p}"
+        );
+    }
+    // And no signal was skipped: the executor consumed every signal.
+    let cur = i
+        .control
+        .cursor_ref(ring_id::SIGNALS, consumer_id::EXECUTOR_SIGNALS)
+        .unwrap();
+    assert_eq!(
+        cur.cursor.load(std::sync::atomic::Ordering::Acquire),
+        i.signals.write_seq()
     );
 }

@@ -60,6 +60,18 @@ pub struct Config {
     pub strategy: StrategyConfig,
     /// Risk and sizing parameters.
     pub risk: RiskConfig,
+    /// Executor settings.
+    pub executor: ExecutorConfig,
+}
+
+/// Executor settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorConfig {
+    /// Directory of the order journal.
+    pub journal_dir: String,
+    /// While this file exists: flatten everything, refuse new entries.
+    pub kill_switch_file: String,
 }
 
 /// Exchange endpoints.
@@ -427,6 +439,9 @@ impl Config {
                 "mock.speed",
                 format!("{:?}: use 1x, 10x, max or a positive factor", m.speed),
             );
+        }
+        if self.executor.journal_dir.trim().is_empty() {
+            return bad("executor.journal_dir", "must not be empty");
         }
         if self.mode == Mode::Paper && !is_loopback_url(&self.venue.rest_url) {
             return bad(

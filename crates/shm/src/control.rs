@@ -30,7 +30,10 @@ pub const HISTOGRAMS: usize = 8;
 pub const HIST_BUCKETS: usize = 256;
 
 const CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"SHMCTRL1");
-const CONTROL_VERSION: u32 = 1;
+const CONTROL_VERSION: u32 = 2;
+/// Values per open position published by the executor: signed size, entry price, mark
+/// price, unrealized PnL.
+pub const POSITION_FIELDS: usize = 4;
 const READY: u32 = 1;
 
 /// Lifecycle of a stage as the launcher and the stage itself report it.
@@ -273,6 +276,8 @@ pub struct ControlBlock {
     pub doorbells: [Doorbell; MAX_STAGES],
     trading_seq: AtomicU64,
     trading: [AtomicU64; TRADING_FIGURES],
+    positions_seq: AtomicU64,
+    positions: [[AtomicU64; POSITION_FIELDS]; MAX_SYMBOLS],
     /// Latency histograms.
     pub histograms: [Histogram; HISTOGRAMS],
 }
@@ -480,6 +485,54 @@ impl Control {
             // Pairs with the writer's fence(Release).
             fence(Ordering::Acquire);
             if self.block.trading_seq.load(Ordering::Relaxed) == s1 {
+                return Some(out);
+            }
+        }
+        None
+    }
+}
+
+impl Control {
+    /// Publishes per-symbol positions (signed size, entry, mark, unrealized PnL) as one
+    /// consistent snapshot. Single writer: the executor.
+    pub fn set_positions(&self, rows: &[[f64; POSITION_FIELDS]]) {
+        let b = &self.block;
+        let seq = b.positions_seq.load(Ordering::Relaxed);
+        // Odd while writing; the fence orders it before the words (pairs with the
+        // reader's fence(Acquire) in `positions`).
+        b.positions_seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        for (i, slot) in b.positions.iter().enumerate() {
+            let row = rows.get(i).copied().unwrap_or([0.0; POSITION_FIELDS]);
+            for (w, v) in slot.iter().zip(row) {
+                w.store(v.to_bits(), Ordering::Relaxed);
+            }
+        }
+        // Release: publishes the words to Acquire readers of the even value.
+        b.positions_seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// Reads the per-symbol positions (`None` if never written or a write is stuck).
+    pub fn positions(&self) -> Option<Vec<[f64; POSITION_FIELDS]>> {
+        let b = &self.block;
+        for _ in 0..64 {
+            let s1 = b.positions_seq.load(Ordering::Acquire);
+            if s1 == 0 {
+                return None;
+            }
+            if s1 % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let mut out = vec![[0.0; POSITION_FIELDS]; MAX_SYMBOLS];
+            for (o, slot) in out.iter_mut().zip(&b.positions) {
+                for (v, w) in o.iter_mut().zip(slot) {
+                    *v = f64::from_bits(w.load(Ordering::Relaxed));
+                }
+            }
+            // Pairs with the writer's fence(Release).
+            fence(Ordering::Acquire);
+            if b.positions_seq.load(Ordering::Relaxed) == s1 {
                 return Some(out);
             }
         }

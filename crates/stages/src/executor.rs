@@ -1,15 +1,27 @@
-//! The executor stage (walking skeleton): signals and ticks in, paper fills, closed
-//! trades out to the outcomes ring, trading figures into the control block.
+//! The executor stage: signals and ticks in; risk gate, journaled orders, paper fills,
+//! exits on every tick; closed trades out to the outcomes ring; trading figures and
+//! positions into the control block.
 //!
-//! Positions live in memory only here; the executor issue adds the journal, exchange
-//! orders and restart reconciliation.
+//! Fills come from the in-process paper broker (fees, slippage, latency). Routing the
+//! same orders to the mock exchange or Binance over REST is the connectivity layer's job;
+//! the journal discipline (intent durable before send, deterministic ids) is the same.
 
 use crate::error::Result;
-use crate::runtime::{counter, hist, stage_idx, StageCtx};
-use crate::skeleton::PaperBook;
+use crate::exec_core::{ExecCore, SignalResult};
+use crate::runtime::{counter, fig, hist, stage_idx, StageCtx};
+use shmtrader_core::Outcome;
+use shmtrader_risk::RiskParams;
 use shmtrader_shm::clock::{mono_ns, now_ns};
 use shmtrader_shm::{consumer_id, ring_id, Read};
+use std::path::Path;
 use std::sync::atomic::Ordering;
+
+/// Risk parameters from the config (bar interval shared with the strategy).
+pub fn risk_params(cfg: &shmtrader_core::Config) -> RiskParams {
+    let mut p = RiskParams::from_core(&cfg.risk);
+    p.bar_interval_ns = cfg.strategy.bar_interval_ms.saturating_mul(1_000_000);
+    p
+}
 
 /// Runs until asked to stop, then drains its inputs.
 pub fn run(mut ctx: StageCtx) -> Result<()> {
@@ -21,7 +33,46 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     )?;
     let mut ticks = inst.consumer(&inst.ticks, ring_id::TICKS, consumer_id::EXECUTOR_TICKS)?;
     let mut outcomes = inst.producer(&inst.outcomes, &[stage_idx::ANALYTICS])?;
-    let mut book = PaperBook::new(&ctx.cfg.risk, ctx.cfg.symbols.len());
+    let (mut core, replay) = ExecCore::open(
+        &ctx.cfg.instance,
+        &ctx.cfg.symbols,
+        risk_params(&ctx.cfg),
+        Path::new(&ctx.cfg.executor.journal_dir),
+        now_ns(),
+    )?;
+    tracing::info!(
+        fills = replay.fills,
+        lost_in_flight = replay.resolved_lost,
+        torn_bytes = replay.torn_bytes,
+        open = core.risk().open_positions(),
+        "journal replayed"
+    );
+    // Outcomes derived during replay that the ring does not hold yet (the crash came
+    // between the fill and its publication) are published now; older ones are not.
+    let ws = outcomes.next_seq();
+    let last_pub = if ws > 0 {
+        inst.outcomes.get(ws - 1)
+    } else {
+        None
+    };
+    let created = inst.control.created_ns();
+    let skip = match last_pub {
+        Some(l) => replay
+            .outcomes
+            .iter()
+            .position(|o| o.signal_seq == l.signal_seq && o.exit_ts_ns == l.exit_ts_ns)
+            .map(|i| i + 1)
+            .unwrap_or(replay.outcomes.len()),
+        None => replay
+            .outcomes
+            .iter()
+            .take_while(|o| o.exit_ts_ns < created)
+            .count(),
+    };
+    for o in &replay.outcomes[skip..] {
+        outcomes.push(o);
+    }
+
     let slot = &inst.control.block().stages[ctx.idx];
     let (h_hop, h_e2e) = (
         &inst.control.block().histograms[hist::SIGNAL_TO_EXECUTOR],
@@ -30,6 +81,8 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     let wait = ctx.cfg.stages.executor.clone();
     let spin_only = wait.wait == shmtrader_core::WaitMode::Spin;
     let bell = inst.control.doorbell_ref(stage_idx::EXECUTOR)?;
+    let kill_file = std::path::PathBuf::from(&ctx.cfg.executor.kill_switch_file);
+    let mut closed: Vec<Outcome> = Vec::with_capacity(16);
     ctx.running();
     let mut last_figs = 0u64;
     loop {
@@ -39,17 +92,19 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                 Read::Record(seq, s) => {
                     let now = now_ns();
                     h_hop.record(now.saturating_sub(s.publish_ts_ns));
-                    let before = book.figures()[crate::skeleton::fig::ORDERS];
-                    if let Some(o) = book.on_signal(seq, &s, s.exchange_ts_ns) {
-                        outcomes.push(&o);
-                        slot.counters[counter::OUTCOMES].fetch_add(1, Ordering::Relaxed);
-                        slot.records_out.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let after = book.figures()[crate::skeleton::fig::ORDERS];
-                    if after > before {
-                        slot.counters[counter::ORDERS]
-                            .fetch_add((after - before) as u64, Ordering::Relaxed);
-                        h_e2e.record(now_ns().saturating_sub(s.recv_ts_ns));
+                    match core.on_signal(seq, &s, s.exchange_ts_ns)? {
+                        SignalResult::Ordered => {
+                            slot.counters[counter::ORDERS].fetch_add(1, Ordering::Relaxed);
+                            h_e2e.record(now_ns().saturating_sub(s.recv_ts_ns));
+                        }
+                        SignalResult::Duplicate => {
+                            slot.counters[counter::DUPLICATES_DROPPED]
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                        SignalResult::Invalid => {
+                            slot.malformed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        SignalResult::Refused(_) => {}
                     }
                     signals.commit();
                     slot.counters[counter::AUX_IN].fetch_add(1, Ordering::Relaxed);
@@ -66,10 +121,16 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         while did < 1024 {
             match ticks.read() {
                 Read::Record(_, t) => {
-                    if let Some(o) = book.on_tick(&t) {
-                        outcomes.push(&o);
+                    closed.clear();
+                    let before = core.orders();
+                    core.on_tick(&t, &mut closed)?;
+                    if core.orders() > before {
+                        slot.counters[counter::ORDERS]
+                            .fetch_add(core.orders() - before, Ordering::Relaxed);
+                    }
+                    for o in &closed {
+                        outcomes.push(o);
                         slot.counters[counter::OUTCOMES].fetch_add(1, Ordering::Relaxed);
-                        slot.counters[counter::ORDERS].fetch_add(1, Ordering::Relaxed);
                         slot.records_out.fetch_add(1, Ordering::Relaxed);
                     }
                     ticks.commit();
@@ -86,8 +147,12 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         }
         let now = mono_ns();
         if now.saturating_sub(last_figs) > 100_000_000 {
-            book.refresh();
-            inst.control.set_trading(book.figures());
+            let kill = kill_file.exists();
+            if kill != core.risk().kill_switch() {
+                tracing::warn!(kill, file = %kill_file.display(), "kill switch changed");
+                core.set_kill_switch(kill, now_ns())?;
+            }
+            publish_figures(&ctx, &core);
             last_figs = now;
         }
         ctx.heartbeat();
@@ -103,8 +168,33 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             );
         }
     }
-    book.refresh();
-    inst.control.set_trading(book.figures());
+    publish_figures(&ctx, &core);
     ctx.stopped();
     Ok(())
+}
+
+fn publish_figures(ctx: &StageCtx, core: &ExecCore) {
+    let s = core.risk().stats();
+    let mut f = [0.0; 32];
+    f[fig::TRADES] = s.trades as f64;
+    f[fig::WINS] = s.wins as f64;
+    f[fig::REALIZED] = s.realized_pnl;
+    f[fig::UNREALIZED] = s.unrealized_pnl;
+    f[fig::FEES] = s.fees;
+    f[fig::GROSS_WIN] = s.gross_profit;
+    f[fig::GROSS_LOSS] = s.gross_loss;
+    f[fig::MAX_DRAWDOWN] = s.max_drawdown;
+    f[fig::OPEN] = core.risk().open_positions() as f64;
+    f[fig::EXPOSURE] = s.gross_exposure_usd;
+    f[fig::ORDERS] = core.orders() as f64;
+    f[fig::WIN_RATE] = s.win_rate;
+    f[fig::PROFIT_FACTOR] = s.profit_factor;
+    f[fig::AVG_WIN] = s.avg_win;
+    f[fig::AVG_LOSS] = s.avg_loss;
+    f[fig::EQUITY] = s.equity;
+    f[fig::REFUSED] = core.refused() as f64;
+    f[fig::MAX_DRAWDOWN_USD] = s.max_drawdown_usd;
+    f[fig::KILL_SWITCH] = if core.risk().kill_switch() { 1.0 } else { 0.0 };
+    ctx.inst.control.set_trading(&f);
+    ctx.inst.control.set_positions(&core.position_rows());
 }

@@ -3,8 +3,7 @@
 //! with exponential backoff, prints a one-line summary, and stops everything in order.
 
 use crate::error::{Result, StageError};
-use crate::runtime::{counter, stage_idx};
-use crate::skeleton::fig;
+use crate::runtime::{counter, fig, stage_idx};
 use shmtrader_core::{Config, Mode, STAGES};
 use shmtrader_shm::clock::{mono_ns, now_ns};
 use shmtrader_shm::{Capacities, Instance, StageState};

@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod error;
+pub mod exec_core;
 pub mod executor;
 pub mod ingest;
 pub mod launcher;

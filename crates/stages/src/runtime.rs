@@ -183,3 +183,45 @@ impl StageCtx {
         tracing::info!(stage = self.name, "stage stopped cleanly");
     }
 }
+
+/// Trading figures the executor publishes in the control block (indexes).
+pub mod fig {
+    /// Closed trades.
+    pub const TRADES: usize = 0;
+    /// Winning trades.
+    pub const WINS: usize = 1;
+    /// Realized PnL net of fees and funding.
+    pub const REALIZED: usize = 2;
+    /// Unrealized PnL at the last prices.
+    pub const UNREALIZED: usize = 3;
+    /// Fees paid.
+    pub const FEES: usize = 4;
+    /// Gross profit of winners.
+    pub const GROSS_WIN: usize = 5;
+    /// Gross loss of losers (positive).
+    pub const GROSS_LOSS: usize = 6;
+    /// Maximum drawdown of equity (fraction of peak).
+    pub const MAX_DRAWDOWN: usize = 7;
+    /// Open positions.
+    pub const OPEN: usize = 8;
+    /// Gross notional of open positions.
+    pub const EXPOSURE: usize = 9;
+    /// Orders journaled.
+    pub const ORDERS: usize = 10;
+    /// Win rate.
+    pub const WIN_RATE: usize = 11;
+    /// Profit factor.
+    pub const PROFIT_FACTOR: usize = 12;
+    /// Average win.
+    pub const AVG_WIN: usize = 13;
+    /// Average loss.
+    pub const AVG_LOSS: usize = 14;
+    /// Equity.
+    pub const EQUITY: usize = 15;
+    /// Signals refused by the risk gate.
+    pub const REFUSED: usize = 16;
+    /// Maximum drawdown in USD.
+    pub const MAX_DRAWDOWN_USD: usize = 17;
+    /// Kill switch engaged (1/0).
+    pub const KILL_SWITCH: usize = 18;
+}

@@ -1,7 +1,6 @@
 //! `shmtrader status`: everything the control block knows, as JSON or a table.
 
-use crate::runtime::{counter, hist, stage_idx};
-use crate::skeleton::fig;
+use crate::runtime::{counter, fig, hist, stage_idx};
 use serde_json::{json, Map, Value};
 use shmtrader_shm::clock::mono_ns;
 use shmtrader_shm::control::Histogram;
@@ -102,22 +101,40 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
         );
     }
     let trading = ctl.trading().map(|f| {
-        let trades = f[fig::TRADES];
         json!({
-            "trades": trades,
-            "win_rate": if trades > 0.0 { f[fig::WINS] / trades } else { 0.0 },
+            "trades": f[fig::TRADES],
+            "wins": f[fig::WINS],
+            "win_rate": f[fig::WIN_RATE],
             "realized_pnl": f[fig::REALIZED],
             "unrealized_pnl": f[fig::UNREALIZED],
             "fees": f[fig::FEES],
-            "profit_factor": if f[fig::GROSS_LOSS] > 0.0 { f[fig::GROSS_WIN] / f[fig::GROSS_LOSS] } else { 0.0 },
-            "avg_win": if f[fig::WINS] > 0.0 { f[fig::GROSS_WIN] / f[fig::WINS] } else { 0.0 },
-            "avg_loss": if trades - f[fig::WINS] > 0.0 { f[fig::GROSS_LOSS] / (trades - f[fig::WINS]) } else { 0.0 },
+            "profit_factor": f[fig::PROFIT_FACTOR],
+            "avg_win": f[fig::AVG_WIN],
+            "avg_loss": f[fig::AVG_LOSS],
             "max_drawdown": f[fig::MAX_DRAWDOWN],
+            "max_drawdown_usd": f[fig::MAX_DRAWDOWN_USD],
             "exposure": f[fig::EXPOSURE],
+            "equity": f[fig::EQUITY],
             "open_positions": f[fig::OPEN],
             "orders": f[fig::ORDERS],
+            "refused": f[fig::REFUSED],
+            "kill_switch": f[fig::KILL_SWITCH] != 0.0,
         })
     });
+    let symbols = ctl.symbols();
+    let mut positions = Map::new();
+    if let Some(rows) = ctl.positions() {
+        for (i, r) in rows.iter().enumerate() {
+            if r[0] != 0.0 {
+                let name = symbols.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+                positions.insert(
+                    name,
+                    json!({"size": r[0], "side": if r[0] > 0.0 { "LONG" } else { "SHORT" },
+                           "entry_price": r[1], "mark_price": r[2], "unrealized_pnl": r[3]}),
+                );
+            }
+        }
+    }
     let mut latency = Map::new();
     for (i, name) in hist::NAMES.iter().enumerate() {
         latency.insert(name.to_string(), hist_json(&ctl.block().histograms[i]));
@@ -132,6 +149,7 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
         "stages": stages,
         "rings": rings,
         "trading": trading.unwrap_or(Value::Null),
+        "positions": positions,
         "latency": latency,
     })
 }
@@ -216,6 +234,24 @@ pub fn status_text(v: &Value) -> String {
             g(tr, "max_drawdown").as_f64().unwrap_or(0.0),
             t(tr, "open_positions"),
         ));
+    }
+    if let Some(p) = v
+        .get("positions")
+        .and_then(|p| p.as_object())
+        .filter(|p| !p.is_empty())
+    {
+        out.push_str("\npositions\n");
+        for (sym, x) in p {
+            out.push_str(&format!(
+                "  {:<10} {:>5} size {:>12} entry {:>12} mark {:>12} uPnL {:>10.2}\n",
+                sym,
+                t(x, "side"),
+                t(x, "size"),
+                t(x, "entry_price"),
+                t(x, "mark_price"),
+                g(x, "unrealized_pnl").as_f64().unwrap_or(0.0)
+            ));
+        }
     }
     if let Some(l) = v.get("latency").and_then(|l| l.as_object()) {
         out.push_str("\nlatency (ns)            count       p50       p99     p99.9\n");
