@@ -500,7 +500,8 @@ impl Control {
         let seq = b.positions_seq.load(Ordering::Relaxed);
         // Odd while writing; the fence orders it before the words (pairs with the
         // reader's fence(Acquire) in `positions`).
-        b.positions_seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        b.positions_seq
+            .store(seq.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         for (i, slot) in b.positions.iter().enumerate() {
             let row = rows.get(i).copied().unwrap_or([0.0; POSITION_FIELDS]);
@@ -509,7 +510,8 @@ impl Control {
             }
         }
         // Release: publishes the words to Acquire readers of the even value.
-        b.positions_seq.store(seq.wrapping_add(2), Ordering::Release);
+        b.positions_seq
+            .store(seq.wrapping_add(2), Ordering::Release);
     }
 
     /// Reads the per-symbol positions (`None` if never written or a write is stuck).
