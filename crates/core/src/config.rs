@@ -573,6 +573,16 @@ mod tests {
     }
 
     #[test]
+    fn shipped_config_files_are_valid() {
+        for name in ["default.toml", "stress.toml"] {
+            let path = format!("{}/../../config/{name}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let c = Config::from_toml_str(&text, &path).unwrap();
+            assert_eq!(c.mode, Mode::Paper, "{name}");
+        }
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let e = Config::from_toml_str("[supervisor]\nmax_restart = 3\n", "t").unwrap_err();
         let s = e.to_string();
