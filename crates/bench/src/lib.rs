@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod ring;
+pub mod risk;
 
 pub use error::{BenchError, Result};
 use serde::{Deserialize, Serialize};
@@ -52,7 +53,7 @@ impl Default for BenchOptions {
 }
 
 /// Benchmarks this crate knows.
-pub const KNOWN: &[&str] = &["ring"];
+pub const KNOWN: &[&str] = &["ring", "risk"];
 
 /// Runs one benchmark (`Some(name)`) or all of them. `exe` is the `shmtrader` binary,
 /// used to start helper processes (`exe bench-child ...`).
@@ -64,8 +65,10 @@ pub fn run(name: Option<&str>, exe: &Path, opts: &BenchOptions) -> Result<Vec<Ro
     };
     let mut rows = Vec::new();
     for n in names {
-        if n == "ring" {
-            rows.extend(ring::run(exe, opts)?);
+        match n {
+            "ring" => rows.extend(ring::run(exe, opts)?),
+            "risk" => rows.extend(risk::run(opts)?),
+            _ => {}
         }
     }
     Ok(rows)
@@ -165,6 +168,21 @@ mod tests {
         assert_eq!(back, rows);
         let _ = std::fs::remove_file(&p);
         assert!(print_table(&rows).contains("3.0x y"));
+    }
+
+    #[test]
+    fn risk_benchmark_produces_its_rows() {
+        let rows = run(
+            Some("risk"),
+            Path::new("/bin/false"),
+            &BenchOptions {
+                quick: true,
+                cpus: (0, 1),
+            },
+        )
+        .unwrap();
+        assert_eq!(rows[0].name, "risk.check_and_build");
+        assert!(rows.iter().all(|r| r.value.is_finite() && r.value > 0.0));
     }
 
     #[test]
