@@ -61,10 +61,15 @@ pub fn cmd(args: &[&str]) -> Command {
         );
     c.args(args)
         .env("RUST_LOG", "info")
-        .env("SHMTRADER_STRATEGY__BAR_INTERVAL_MS", "50")
-        .env("SHMTRADER_STRATEGY__EMA_FAST", "3")
-        .env("SHMTRADER_STRATEGY__EMA_SLOW", "8")
+        .env("SHMTRADER_INDICATORS__BAR_INTERVAL_MS", "50")
+        .env("SHMTRADER_INDICATORS__EMA_FAST", "3")
+        .env("SHMTRADER_INDICATORS__EMA_SLOW", "8")
         .env("SHMTRADER_STRATEGY__COOLDOWN_MS", "0")
+        .env("SHMTRADER_STRATEGY__ADAPTIVE", "false")
+        .env("SHMTRADER_STRATEGY__USE_BOOK", "false")
+        .env("SHMTRADER_STRATEGY__THRESHOLD", "0.2")
+        .env("SHMTRADER_STRATEGY__THRESHOLD_MIN", "0.1")
+        .env("SHMTRADER_STRATEGY__MIN_CONFIRMATIONS", "1")
         .env("SHMTRADER_SYNTHETIC__TICKS_PER_SEC", "5000")
         .env("SHMTRADER_SUPERVISOR__SUMMARY_INTERVAL_S", "1");
     c
@@ -146,10 +151,15 @@ impl Drop for Cleanup {
 /// The effective config the stages used in these tests.
 pub fn test_config(instance: &str) -> shmtrader_core::Config {
     let env = [
-        ("SHMTRADER_STRATEGY__BAR_INTERVAL_MS", "50"),
-        ("SHMTRADER_STRATEGY__EMA_FAST", "3"),
-        ("SHMTRADER_STRATEGY__EMA_SLOW", "8"),
+        ("SHMTRADER_INDICATORS__BAR_INTERVAL_MS", "50"),
+        ("SHMTRADER_INDICATORS__EMA_FAST", "3"),
+        ("SHMTRADER_INDICATORS__EMA_SLOW", "8"),
         ("SHMTRADER_STRATEGY__COOLDOWN_MS", "0"),
+        ("SHMTRADER_STRATEGY__ADAPTIVE", "false"),
+        ("SHMTRADER_STRATEGY__USE_BOOK", "false"),
+        ("SHMTRADER_STRATEGY__THRESHOLD", "0.2"),
+        ("SHMTRADER_STRATEGY__THRESHOLD_MIN", "0.1"),
+        ("SHMTRADER_STRATEGY__MIN_CONFIRMATIONS", "1"),
     ];
     let mut c = shmtrader_core::Config::from_toml_with_env("", "test", env).unwrap();
     c.instance = instance.to_string();

@@ -143,7 +143,7 @@ fn killed_analytics_restarts_fast_rebuilds_state_and_loses_or_repeats_nothing() 
     let all: Vec<_> = (0..ticks)
         .map(|s| (s, i.ticks.get(s).expect("tick still in ring")))
         .collect();
-    let expected = shmtrader_stages::analytics::expected_signals(&cfg, all);
+    let expected = shmtrader_stages::analytics::expected_signals(&cfg, all).unwrap();
     let published: Vec<_> = (0..i.signals.write_seq())
         .map(|s| i.signals.get(s).expect("signal in ring"))
         .collect();

@@ -97,6 +97,15 @@ enum Cmd {
         #[arg(long, hide = true)]
         attach: bool,
     },
+    /// Print the indicators of a kline file as CSV (periods from the config).
+    Indicators {
+        #[command(flatten)]
+        common: Common,
+        /// Kline file: `open_time_ms,open,high,low,close,volume` or Binance public-data
+        /// klines (with or without a header), plain or .gz.
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Run the benchmark suite (or one benchmark) and print a table.
     Bench {
         /// Benchmark name (`ring`, ...); all when omitted.
@@ -270,6 +279,16 @@ fn real_main(cli: Cli) -> Result<i32> {
                 mcfg,
                 attach.then_some((&cfg, cfg.supervisor.heartbeat_interval_ms)),
             )?;
+            Ok(0)
+        }
+        Cmd::Indicators { common, data } => {
+            let cfg = load_config(&common)?;
+            let params = analytics::indicator_params(&cfg);
+            let klines = shmtrader_indicators::read_klines(&data)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            shmtrader_indicators::write_indicator_csv(&mut out, &klines, &params)?;
+            std::io::Write::flush(&mut out).context("writing to stdout")?;
             Ok(0)
         }
         Cmd::Bench {

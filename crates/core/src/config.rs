@@ -56,6 +56,8 @@ pub struct Config {
     pub supervisor: SupervisorConfig,
     /// Per-stage settings keyed by stage name.
     pub stages: StagesConfig,
+    /// Indicator periods and the bar interval.
+    pub indicators: IndicatorsConfig,
     /// Strategy parameters.
     pub strategy: StrategyConfig,
     /// Risk and sizing parameters.
@@ -183,18 +185,109 @@ pub struct StagesConfig {
     pub executor: StageConfig,
 }
 
-/// Strategy parameters.
+/// Indicator periods (TA-Lib's defaults) and the bar they commit on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorsConfig {
+    /// Bar interval (ms) on which indicators commit.
+    pub bar_interval_ms: u64,
+    /// Fast EMA period (bars).
+    pub ema_fast: u32,
+    /// Slow EMA period (bars).
+    pub ema_slow: u32,
+    /// RSI period (Wilder).
+    pub rsi: u32,
+    /// MACD fast period.
+    pub macd_fast: u32,
+    /// MACD slow period.
+    pub macd_slow: u32,
+    /// MACD signal period.
+    pub macd_signal: u32,
+    /// Bollinger period.
+    pub bb_period: u32,
+    /// Bollinger width (standard deviations).
+    pub bb_k: f64,
+    /// ATR period (Wilder).
+    pub atr: u32,
+    /// Realized-volatility window (bars).
+    pub rv: u32,
+    /// VWAP anchor period (ms); 86400000 = daily session VWAP.
+    pub vwap_anchor_ms: u64,
+}
+
+/// Strategy parameters: signal, microstructure, regime, adaptive threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StrategyConfig {
-    /// Fast EMA period.
-    pub ema_fast: u32,
-    /// Slow EMA period.
-    pub ema_slow: u32,
-    /// Bar interval (ms) on which indicators commit.
-    pub bar_interval_ms: u64,
+    /// |strength| needed to fire (the base when the threshold adapts).
+    pub threshold: f64,
+    /// Indicator components that must agree with the direction (of 4).
+    pub min_confirmations: u32,
+    /// Minimum |component| to count as a confirmation.
+    pub confirm_level: f64,
+    /// Relative price move since the last evaluated tick below which a tick is skipped.
+    pub price_change_threshold: f64,
     /// Minimum time between two signals on one symbol (ms).
     pub cooldown_ms: u64,
+    /// Trading window in UTC, "HH:MM-HH:MM" (may wrap midnight); empty = always.
+    pub trading_window_utc: String,
+    /// Adapt the threshold to the recent win rate and the regime.
+    pub adaptive: bool,
+    /// Win rate the adaptive threshold steers toward.
+    pub target_win_rate: f64,
+    /// Lower bound of the adaptive threshold.
+    pub threshold_min: f64,
+    /// Upper bound of the adaptive threshold.
+    pub threshold_max: f64,
+    /// Closed trades in the win-rate window.
+    pub adaptive_window: u32,
+    /// Largest threshold change per closed trade.
+    pub adaptive_max_step: f64,
+    /// Use book tops (imbalance veto, features).
+    pub use_book: bool,
+    /// Drop a signal when the top-of-book imbalance opposes it by at least this; 1 disables.
+    pub book_veto: f64,
+    /// No entries while VPIN is at or above this; 1 disables.
+    pub vpin_max: f64,
+    /// Trades in the signed-volume imbalance window.
+    pub svi_trades: u32,
+    /// HMM regime states (2..=4).
+    pub regime_states: u32,
+    /// Trailing bars the HMM is fitted on.
+    pub regime_window_bars: u32,
+    /// Refit the HMM every this many bars (on a worker thread).
+    pub regime_refit_every_bars: u32,
+    /// Efficiency-ratio window (bars).
+    pub er_bars: u32,
+    /// Efficiency ratio above which the market counts as trending.
+    pub er_trending: f64,
+    /// Bars a new regime label must persist before it is adopted.
+    pub regime_hold_bars: u32,
+}
+
+impl StrategyConfig {
+    /// Parses `trading_window_utc` into UTC minutes `[start, end)`.
+    pub fn trading_window(&self) -> Result<Option<(u32, u32)>> {
+        let w = self.trading_window_utc.trim();
+        if w.is_empty() {
+            return Ok(None);
+        }
+        let err = || CoreError::Config {
+            key: "strategy.trading_window_utc".into(),
+            reason: format!("{w:?} is not HH:MM-HH:MM"),
+        };
+        let hm = |x: &str| -> Result<u32> {
+            let (h, m) = x.trim().split_once(':').ok_or_else(err)?;
+            let h: u32 = h.parse().map_err(|_| err())?;
+            let m: u32 = m.parse().map_err(|_| err())?;
+            if h > 23 || m > 59 {
+                return Err(err());
+            }
+            Ok(h * 60 + m)
+        };
+        let (a, b) = w.split_once('-').ok_or_else(err)?;
+        Ok(Some((hm(a)?, hm(b)?)))
+    }
 }
 
 /// Risk and sizing parameters.
@@ -368,19 +461,96 @@ impl Config {
         if self.synthetic.ticks_per_sec == 0 || self.synthetic.ticks_per_sec > 10_000_000 {
             return bad("synthetic.ticks_per_sec", "must be in 1..=10000000");
         }
-        let st = &self.strategy;
-        if st.ema_fast == 0 || st.ema_slow == 0 {
-            return bad("strategy.ema_fast", "EMA periods must be > 0");
+        let ind = &self.indicators;
+        if ind.bar_interval_ms == 0 {
+            return bad("indicators.bar_interval_ms", "must be > 0");
         }
-        if st.ema_fast >= st.ema_slow {
+        for (k, v) in [
+            ("indicators.ema_fast", ind.ema_fast),
+            ("indicators.ema_slow", ind.ema_slow),
+            ("indicators.rsi", ind.rsi),
+            ("indicators.macd_fast", ind.macd_fast),
+            ("indicators.macd_slow", ind.macd_slow),
+            ("indicators.macd_signal", ind.macd_signal),
+            ("indicators.bb_period", ind.bb_period),
+            ("indicators.atr", ind.atr),
+            ("indicators.rv", ind.rv),
+        ] {
+            if v == 0 || v > 100_000 {
+                return bad(k, "periods must be in 1..=100000");
+            }
+        }
+        if ind.ema_fast >= ind.ema_slow {
             return bad(
-                "strategy.ema_fast",
-                "must be smaller than strategy.ema_slow",
+                "indicators.ema_fast",
+                "must be smaller than indicators.ema_slow",
             );
         }
-        if st.bar_interval_ms == 0 {
-            return bad("strategy.bar_interval_ms", "must be > 0");
+        if ind.macd_fast >= ind.macd_slow {
+            return bad(
+                "indicators.macd_fast",
+                "must be smaller than indicators.macd_slow",
+            );
         }
+        if !(ind.bb_k.is_finite() && ind.bb_k > 0.0) {
+            return bad("indicators.bb_k", "must be a positive number");
+        }
+        if ind.vwap_anchor_ms == 0 {
+            return bad("indicators.vwap_anchor_ms", "must be > 0");
+        }
+        let st = &self.strategy;
+        for (k, v, lo, hi) in [
+            ("strategy.threshold", st.threshold, 0.0, 1.0),
+            ("strategy.confirm_level", st.confirm_level, 0.0, 1.0),
+            (
+                "strategy.price_change_threshold",
+                st.price_change_threshold,
+                0.0,
+                1.0,
+            ),
+            ("strategy.target_win_rate", st.target_win_rate, 0.0, 1.0),
+            ("strategy.threshold_min", st.threshold_min, 0.0, 1.0),
+            ("strategy.threshold_max", st.threshold_max, 0.0, 1.0),
+            ("strategy.adaptive_max_step", st.adaptive_max_step, 0.0, 1.0),
+            ("strategy.book_veto", st.book_veto, f64::MIN_POSITIVE, 1.0),
+            ("strategy.vpin_max", st.vpin_max, f64::MIN_POSITIVE, 1.0),
+            ("strategy.er_trending", st.er_trending, 0.0, 1.0),
+        ] {
+            if !(v.is_finite() && v >= lo && v <= hi) {
+                return bad(k, format!("must be in [{lo}, {hi}]"));
+            }
+        }
+        if st.min_confirmations > 4 {
+            return bad(
+                "strategy.min_confirmations",
+                "there are 4 components; use 0..=4",
+            );
+        }
+        if st.threshold_min > st.threshold || st.threshold > st.threshold_max {
+            return bad(
+                "strategy.threshold",
+                "need threshold_min <= threshold <= threshold_max",
+            );
+        }
+        if !(2..=4).contains(&st.regime_states) {
+            return bad("strategy.regime_states", "must be 2..=4");
+        }
+        if st.regime_window_bars < 10 * st.regime_states {
+            return bad(
+                "strategy.regime_window_bars",
+                "needs at least 10 bars per state",
+            );
+        }
+        if st.regime_refit_every_bars < 2 {
+            return bad("strategy.regime_refit_every_bars", "must be >= 2");
+        }
+        if st.adaptive_window == 0 || st.svi_trades == 0 || st.er_bars == 0 {
+            return bad(
+                "strategy.adaptive_window",
+                "adaptive_window, svi_trades and er_bars must be > 0",
+            );
+        }
+        st.trading_window()?;
         let r = &self.risk;
         if !(r.base_position_usd.is_finite() && r.base_position_usd > 0.0) {
             return bad("risk.base_position_usd", "must be a positive number");

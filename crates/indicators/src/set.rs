@@ -101,6 +101,7 @@ pub struct IndicatorSet {
     vwap: Vwap,
     committed: Snapshot,
     bars_closed: u64,
+    volume: f64,
 }
 
 impl IndicatorSet {
@@ -118,6 +119,7 @@ impl IndicatorSet {
             vwap: Vwap::new(p.vwap_anchor_ms)?,
             committed: Snapshot::default(),
             bars_closed: 0,
+            volume: 0.0,
         })
     }
 
@@ -140,6 +142,7 @@ impl IndicatorSet {
         };
         self.committed = s;
         self.bars_closed += 1;
+        self.volume += b.volume;
         Ok(s)
     }
 
@@ -186,6 +189,11 @@ impl IndicatorSet {
         self.bars_closed
     }
 
+    /// Total volume of the committed bars.
+    pub fn committed_volume(&self) -> f64 {
+        self.volume
+    }
+
     /// True once every bar indicator has a value.
     pub fn initialized(&self) -> bool {
         self.ema_fast.initialized()
@@ -210,6 +218,7 @@ impl IndicatorSet {
         self.vwap.reset();
         self.committed = Snapshot::default();
         self.bars_closed = 0;
+        self.volume = 0.0;
     }
 }
 

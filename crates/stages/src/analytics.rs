@@ -1,18 +1,29 @@
-//! The analytics stage: ticks (and book, outcomes) in, signals out.
+//! The analytics stage: ticks, book tops and trade outcomes in, signals out. The
+//! decisions are [`shmtrader_strategy::Engine`]'s (indicators, microstructure, regime,
+//! adaptive threshold); this file is the loop around it. HMM refits run on a worker
+//! thread ([`ThreadFitter`]) and are installed at a fixed bar, so they never stall a
+//! tick and never change the result.
 //!
 //! Restart discipline: the tick cursor lives in the control block and is committed only
 //! after the tick's signal (if any) is published, so nothing is lost. A tick in flight
 //! at the crash is processed again; its signal carries the tick's sequence
 //! (`source_seq`) and is dropped if the signals ring already holds it, so nothing is
 //! published twice. Before resuming, the indicator state is rebuilt by replaying the
-//! ticks still held in the ring up to the cursor, without publishing.
+//! ticks still held in the ring up to the cursor, without publishing. Book tops and
+//! outcomes are not replayed, so with `strategy.use_book` or `strategy.adaptive` on,
+//! the rebuilt state can differ slightly from an uninterrupted run (vetoes and the
+//! threshold); with both off it is identical, which the end-to-end test checks.
 
 use crate::error::Result;
 use crate::runtime::{counter, hist, stage_idx, StageCtx};
-use crate::skeleton::EmaCross;
-use shmtrader_core::Signal;
+use shmtrader_core::{Config, Signal};
+use shmtrader_indicators::IndicatorParams;
 use shmtrader_shm::clock::now_ns;
 use shmtrader_shm::{consumer_id, ring_id, Read};
+use shmtrader_strategy::{
+    AdaptiveParams, Engine, EngineParams, Fitter, GaussianHmm, InlineFitter, MicroParams,
+    RegimeParams, SignalParams,
+};
 use std::sync::atomic::Ordering;
 
 /// Runs until asked to stop, then drains what is left in its input rings.
@@ -22,7 +33,11 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     let mut book = inst.consumer(&inst.book, ring_id::BOOK, consumer_id::ANALYTICS)?;
     let mut outcomes = inst.consumer(&inst.outcomes, ring_id::OUTCOMES, consumer_id::ANALYTICS)?;
     let mut signals = inst.producer(&inst.signals, &[stage_idx::EXECUTOR])?;
-    let mut logic = EmaCross::new(&ctx.cfg.strategy, ctx.cfg.symbols.len());
+    let mut logic = Engine::new(
+        engine_params(&ctx.cfg)?,
+        ctx.cfg.symbols.len(),
+        Box::new(ThreadFitter::spawn()?),
+    )?;
     let slot = &inst.control.block().stages[ctx.idx];
 
     // Rebuild: replay history still in the ring, oldest first, up to the cursor.
@@ -98,7 +113,8 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         }
         loop {
             match book.read() {
-                Read::Record(..) => {
+                Read::Record(_, b) => {
+                    logic.on_book(&b);
                     slot.counters[counter::AUX_IN].fetch_add(1, Ordering::Relaxed);
                     did += 1;
                 }
@@ -111,7 +127,8 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         book.commit();
         loop {
             match outcomes.read() {
-                Read::Record(..) => {
+                Read::Record(_, o) => {
+                    logic.on_outcome(&o);
                     slot.counters[counter::OUTCOMES].fetch_add(1, Ordering::Relaxed);
                     did += 1;
                 }
@@ -142,12 +159,152 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
 /// Recomputes, from a ticks sequence, the signals analytics must publish: used by the
 /// end-to-end test to prove a restart lost and duplicated nothing.
 pub fn expected_signals(
-    cfg: &shmtrader_core::Config,
+    cfg: &Config,
     ticks: impl IntoIterator<Item = (u64, shmtrader_core::Tick)>,
-) -> Vec<Signal> {
-    let mut logic = EmaCross::new(&cfg.strategy, cfg.symbols.len());
-    ticks
+) -> Result<Vec<Signal>> {
+    let mut logic = Engine::new(
+        engine_params(cfg)?,
+        cfg.symbols.len(),
+        Box::<InlineFitter>::default(),
+    )?;
+    Ok(ticks
         .into_iter()
         .filter_map(|(seq, t)| logic.on_tick(seq, &t))
-        .collect()
+        .collect())
+}
+
+/// Indicator periods from `[indicators]`.
+pub fn indicator_params(cfg: &Config) -> IndicatorParams {
+    let i = &cfg.indicators;
+    IndicatorParams {
+        ema_fast: i.ema_fast as usize,
+        ema_slow: i.ema_slow as usize,
+        rsi: i.rsi as usize,
+        macd_fast: i.macd_fast as usize,
+        macd_slow: i.macd_slow as usize,
+        macd_signal: i.macd_signal as usize,
+        bb_period: i.bb_period as usize,
+        bb_k: i.bb_k,
+        atr: i.atr as usize,
+        rv: i.rv as usize,
+        vwap_anchor_ms: i64::try_from(i.vwap_anchor_ms).unwrap_or(i64::MAX),
+        bar_interval_ms: i64::try_from(i.bar_interval_ms).unwrap_or(i64::MAX),
+    }
+}
+
+/// The engine's parameters from `[indicators]` and `[strategy]`.
+pub fn engine_params(cfg: &Config) -> Result<EngineParams> {
+    let st = &cfg.strategy;
+    let signal = SignalParams {
+        threshold: st.threshold,
+        min_confirmations: st.min_confirmations,
+        confirm_level: st.confirm_level,
+        price_change_threshold: st.price_change_threshold,
+        cooldown_ns: st.cooldown_ms.saturating_mul(1_000_000),
+        trading_window: st.trading_window()?,
+        ..SignalParams::default()
+    };
+    let adaptive = AdaptiveParams {
+        base: st.threshold,
+        min: st.threshold_min,
+        max: st.threshold_max,
+        target_win_rate: st.target_win_rate,
+        window: st.adaptive_window as usize,
+        max_step: st.adaptive_max_step,
+        ..AdaptiveParams::default()
+    };
+    let regime = RegimeParams {
+        states: st.regime_states as usize,
+        window_bars: st.regime_window_bars as usize,
+        min_bars: (st.regime_window_bars as usize / 6).max(10 * st.regime_states as usize),
+        refit_every_bars: u64::from(st.regime_refit_every_bars),
+        er_bars: st.er_bars as usize,
+        er_trending: st.er_trending,
+        hold_bars: st.regime_hold_bars,
+        ..RegimeParams::default()
+    };
+    let micro = MicroParams {
+        svi_trades: st.svi_trades as usize,
+        vpin_max: st.vpin_max,
+        use_book: st.use_book,
+        book_veto: st.book_veto,
+        ..MicroParams::default()
+    };
+    Ok(EngineParams {
+        indicators: indicator_params(cfg),
+        signal,
+        adaptive_enabled: st.adaptive,
+        adaptive,
+        regime,
+        micro,
+    })
+}
+
+type FitJob = (usize, Vec<[f64; 2]>, usize, usize);
+
+/// Runs HMM fits on a worker thread. `collect` waits only if the fit is still running
+/// when its install bar arrives (a fit of 720 bars takes milliseconds; a bar is a
+/// minute), so the tick loop never computes Baum-Welch itself.
+#[derive(Debug)]
+pub struct ThreadFitter {
+    jobs: std::sync::mpsc::Sender<FitJob>,
+    results: std::sync::mpsc::Receiver<(usize, Option<GaussianHmm>)>,
+    ready: Vec<Option<Option<GaussianHmm>>>,
+    outstanding: Vec<bool>,
+}
+
+impl ThreadFitter {
+    /// Starts the worker.
+    pub fn spawn() -> Result<ThreadFitter> {
+        let (jtx, jrx) = std::sync::mpsc::channel::<FitJob>();
+        let (rtx, rrx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("hmm-fit".into())
+            .spawn(move || {
+                while let Ok((sym, data, k, iters)) = jrx.recv() {
+                    let m = GaussianHmm::fit(&data, k, iters).ok();
+                    if rtx.send((sym, m)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| crate::error::StageError::io("starting the HMM fit thread", e))?;
+        Ok(ThreadFitter {
+            jobs: jtx,
+            results: rrx,
+            ready: Vec::new(),
+            outstanding: Vec::new(),
+        })
+    }
+
+    fn grow(&mut self, symbol: usize) {
+        if self.ready.len() <= symbol {
+            self.ready.resize(symbol + 1, None);
+            self.outstanding.resize(symbol + 1, false);
+        }
+    }
+}
+
+impl Fitter for ThreadFitter {
+    fn submit(&mut self, symbol: usize, data: Vec<[f64; 2]>, states: usize, iters: usize) {
+        self.grow(symbol);
+        self.ready[symbol] = None;
+        self.outstanding[symbol] = self.jobs.send((symbol, data, states, iters)).is_ok();
+    }
+
+    fn collect(&mut self, symbol: usize) -> Option<GaussianHmm> {
+        self.grow(symbol);
+        loop {
+            if let Some(r) = self.ready[symbol].take() {
+                return r;
+            }
+            if !self.outstanding[symbol] {
+                return None;
+            }
+            let (s, m) = self.results.recv().ok()?;
+            self.grow(s);
+            self.outstanding[s] = false;
+            self.ready[s] = Some(m);
+        }
+    }
 }

@@ -17,6 +17,9 @@ pub enum StageError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Strategy or indicator parameters that cannot work.
+    #[error(transparent)]
+    Strategy(#[from] shmtrader_strategy::StrategyError),
     /// The supervisor gave up.
     #[error("supervisor stopped: {0}")]
     GaveUp(String),

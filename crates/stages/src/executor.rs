@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 /// Risk parameters from the config (bar interval shared with the strategy).
 pub fn risk_params(cfg: &shmtrader_core::Config) -> RiskParams {
     let mut p = RiskParams::from_core(&cfg.risk);
-    p.bar_interval_ns = cfg.strategy.bar_interval_ms.saturating_mul(1_000_000);
+    p.bar_interval_ns = cfg.indicators.bar_interval_ms.saturating_mul(1_000_000);
     p
 }
 

@@ -1,7 +1,7 @@
 //! The process shells of shmtrader: the launcher (supervisor) and the ingest, analytics
 //! and executor loops that move records between rings and the decision logic.
 //!
-//! Decision logic lives in pure modules ([`skeleton`], [`synth`]) or the logic crates;
+//! Decision logic lives in pure modules ([`synth`]) or the logic crates;
 //! the loops here only read rings, call it, publish, heartbeat and count.
 
 pub mod analytics;
@@ -12,7 +12,6 @@ pub mod ingest;
 pub mod launcher;
 pub mod mock;
 pub mod runtime;
-pub mod skeleton;
 pub mod status;
 pub mod synth;
 

@@ -9,6 +9,9 @@ pub enum StrategyError {
     /// An input value is unusable (NaN, negative, out of order).
     #[error("invalid input: {0}")]
     Input(String),
+    /// From an indicator.
+    #[error(transparent)]
+    Indicator(#[from] shmtrader_indicators::IndicatorError),
 }
 
 /// Result alias for this crate.

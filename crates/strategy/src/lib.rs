@@ -5,6 +5,7 @@
 //! process and the backtest run the same code.
 
 pub mod adaptive;
+pub mod engine;
 pub mod error;
 pub mod micro;
 pub mod regime;
@@ -12,6 +13,9 @@ pub mod signal;
 pub mod spoof;
 
 pub use adaptive::{AdaptiveParams, AdaptiveThreshold};
+pub use engine::{
+    Engine, EngineParams, EngineStats, Features, Fitter, InlineFitter, MicroParams, RegimeParams,
+};
 pub use error::{Result, StrategyError};
 pub use micro::{
     depth_imbalance, microprice, top_imbalance, OrderFlowImbalance, SignedVolumeImbalance, Vpin,

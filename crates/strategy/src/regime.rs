@@ -356,9 +356,10 @@ impl EfficiencyRatio {
 }
 
 /// Regime labels stored in records (`Signal::regime`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Regime {
     /// Not enough data yet.
+    #[default]
     Unknown,
     /// Trending, calm.
     TrendingLowVol,
