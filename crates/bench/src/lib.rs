@@ -7,6 +7,7 @@
 //! rows are produced and sane.
 
 pub mod error;
+pub mod indicators;
 pub mod ring;
 pub mod risk;
 
@@ -32,6 +33,9 @@ pub struct Row {
     /// How many times better than the baseline (>1 = better), for latencies
     /// baseline/value and for throughputs value/baseline.
     pub ratio: Option<f64>,
+    /// The accuracy check that goes with the figure (what was compared, how close).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<String>,
 }
 
 /// Knobs shared by all benchmarks.
@@ -53,7 +57,7 @@ impl Default for BenchOptions {
 }
 
 /// Benchmarks this crate knows.
-pub const KNOWN: &[&str] = &["ring", "risk"];
+pub const KNOWN: &[&str] = &["ring", "risk", "indicators"];
 
 /// Runs one benchmark (`Some(name)`) or all of them. `exe` is the `shmtrader` binary,
 /// used to start helper processes (`exe bench-child ...`).
@@ -68,6 +72,7 @@ pub fn run(name: Option<&str>, exe: &Path, opts: &BenchOptions) -> Result<Vec<Ro
         match n {
             "ring" => rows.extend(ring::run(exe, opts)?),
             "risk" => rows.extend(risk::run(opts)?),
+            "indicators" => rows.extend(indicators::run(opts)?),
             _ => {}
         }
     }
@@ -118,6 +123,11 @@ pub fn print_table(rows: &[Row]) -> String {
             vs
         ));
     }
+    for r in rows {
+        if let Some(a) = &r.accuracy {
+            s.push_str(&format!("  {}: {a}\n", r.name));
+        }
+    }
     s
 }
 
@@ -161,6 +171,7 @@ mod tests {
             p999: None,
             baseline: Some("y".into()),
             ratio: Some(3.0),
+            accuracy: None,
         }];
         let p = std::env::temp_dir().join(format!("bench-rows-{}.json", std::process::id()));
         write_json(&rows, &p).unwrap();

@@ -320,6 +320,7 @@ fn lat_row(name: &str, mut s: Vec<f64>) -> Row {
         p999: Some(p999),
         baseline: None,
         ratio: None,
+        accuracy: None,
     }
 }
 
@@ -376,6 +377,7 @@ pub fn run(exe: &Path, opts: &BenchOptions) -> Result<Vec<Row>> {
         p999: None,
         baseline: Some("uds.throughput".into()),
         ratio: Some(rt / ut.max(1e-9)),
+        accuracy: None,
     };
     let uds_tput = Row {
         name: "uds.throughput".into(),
@@ -385,6 +387,7 @@ pub fn run(exe: &Path, opts: &BenchOptions) -> Result<Vec<Row>> {
         p999: None,
         baseline: None,
         ratio: None,
+        accuracy: None,
     };
     Ok(vec![spin_row, futex_row, tput_row, uds_row, uds_tput])
 }

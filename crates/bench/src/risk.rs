@@ -95,6 +95,7 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<Row>> {
             p999: Some(p999),
             baseline: Some("risk.stateless_recompute".into()),
             ratio: Some(b50 / p50.max(1e-9)),
+            accuracy: None,
         },
         Row {
             name: "risk.stateless_recompute".into(),
@@ -104,6 +105,7 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<Row>> {
             p999: Some(b999),
             baseline: None,
             ratio: None,
+            accuracy: None,
         },
     ])
 }

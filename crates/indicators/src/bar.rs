@@ -126,6 +126,16 @@ impl BarBuilder {
                 },
             });
         }
+        // Fast path, no division: the trade falls in the bar in progress.
+        if let Some(b) = &mut self.current {
+            if ts_ms >= b.open_time_ms && ts_ms - b.open_time_ms < self.interval_ms {
+                b.high = b.high.max(price);
+                b.low = b.low.min(price);
+                b.close = price;
+                b.volume += qty;
+                return Ok(Closed::default());
+            }
+        }
         let open = ts_ms - ts_ms.rem_euclid(self.interval_ms);
         let mut out = Closed::default();
         match &mut self.current {

@@ -81,7 +81,7 @@ pub struct Snapshot {
     pub bb: Option<BbValue>,
     /// ATR.
     pub atr: Option<f64>,
-    /// Realized volatility per bar.
+    /// Realized volatility per bar (always as of the last closed bar).
     pub rv: Option<f64>,
     /// Session VWAP (tick-fed; `None` for kline-fed sets).
     pub vwap: Option<f64>,
@@ -174,7 +174,9 @@ impl IndicatorSet {
             macd: self.macd.peek(c),
             bb: self.bb.peek(c),
             atr: self.atr.peek(b.hlc()),
-            rv: self.rv.peek(c),
+            // Realized volatility is a per-bar risk measure (sizing, regime): the
+            // committed value, saving a logarithm and a square root per tick.
+            rv: self.rv.value(),
             vwap: self.vwap.value(),
         }
     }
@@ -309,7 +311,6 @@ mod tests {
                     assert_eq!(c.rsi, prev.rsi);
                     assert_eq!(c.macd, prev.macd);
                     assert_eq!(c.atr, prev.atr);
-                    assert_eq!(c.rv, prev.rv);
                     assert_eq!(c.bb.is_some(), prev.bb.is_some());
                 }
                 let _ = s;

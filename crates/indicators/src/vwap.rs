@@ -9,6 +9,8 @@ use crate::error::{IndicatorError, Result};
 pub struct Vwap {
     anchor_ms: i64,
     period_idx: Option<i64>,
+    /// `[start, end)` of the current anchor period in ms, so most trades skip the division.
+    range: (i64, i64),
     pv: f64,
     vol: f64,
 }
@@ -27,6 +29,7 @@ impl Vwap {
         Ok(Vwap {
             anchor_ms,
             period_idx: None,
+            range: (0, 0),
             pv: 0.0,
             vol: 0.0,
         })
@@ -40,11 +43,15 @@ impl Vwap {
                 value: if price.is_finite() { qty } else { price },
             });
         }
-        let idx = ts_ms.div_euclid(self.anchor_ms);
-        if self.period_idx != Some(idx) {
-            self.period_idx = Some(idx);
-            self.pv = 0.0;
-            self.vol = 0.0;
+        if !(self.period_idx.is_some() && ts_ms >= self.range.0 && ts_ms < self.range.1) {
+            let idx = ts_ms.div_euclid(self.anchor_ms);
+            if self.period_idx != Some(idx) {
+                self.period_idx = Some(idx);
+                self.pv = 0.0;
+                self.vol = 0.0;
+            }
+            let start = idx.saturating_mul(self.anchor_ms);
+            self.range = (start, start.saturating_add(self.anchor_ms));
         }
         self.pv += price * qty;
         self.vol += qty;
@@ -59,6 +66,7 @@ impl Vwap {
     /// Forgets everything.
     pub fn reset(&mut self) {
         self.period_idx = None;
+        self.range = (0, 0);
         self.pv = 0.0;
         self.vol = 0.0;
     }
