@@ -34,6 +34,50 @@ pub enum WaitMode {
     Futex,
 }
 
+/// Where ingest gets its market data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IngestSource {
+    /// The venue's websockets (the mock exchange in paper mode, Binance otherwise).
+    Exchange,
+    /// A seeded synthetic tape generated in-process (benchmarks, tests, demos).
+    Synthetic,
+}
+
+/// Websocket path layout of the venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathLayout {
+    /// Everything under `/ws/...` and `/stream?...` (pre-2026 Binance, most testnets).
+    Legacy,
+    /// Binance's 2026 split: `/market` (aggTrade), `/public` (bookTicker, depth).
+    Split,
+}
+
+/// Market-data ingest settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// `exchange` (websockets) or `synthetic`.
+    pub source: IngestSource,
+    /// `legacy` or `split` websocket paths.
+    pub paths: PathLayout,
+    /// One combined connection for all symbols instead of one per symbol.
+    pub combined: bool,
+    /// Subscribe `<sym>@aggTrade`.
+    pub agg_trade: bool,
+    /// Subscribe `<sym>@bookTicker`.
+    pub book_ticker: bool,
+    /// Subscribe diff depth and keep a local order book (snapshot + `pu` chain).
+    pub depth: bool,
+    /// Cap of the reconnect backoff (ms); it starts at `venue.websocket_reconnect_delay_ms`.
+    pub reconnect_max_ms: u64,
+    /// Replace a connection after this many seconds (Binance cuts them at 24 h).
+    pub max_connection_age_s: u64,
+    /// Reopen a connection that has been silent (no data, no ping) this long (s).
+    pub idle_timeout_s: u64,
+}
+
 /// Top-level configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +90,8 @@ pub struct Config {
     pub symbols: Vec<String>,
     /// Exchange endpoints.
     pub venue: VenueConfig,
+    /// Market-data ingest.
+    pub ingest: IngestConfig,
     /// Synthetic market used by the walking skeleton / mock exchange.
     pub synthetic: SyntheticConfig,
     /// The local mock exchange started by the launcher in paper mode.
@@ -460,6 +506,22 @@ impl Config {
         }
         if self.synthetic.ticks_per_sec == 0 || self.synthetic.ticks_per_sec > 10_000_000 {
             return bad("synthetic.ticks_per_sec", "must be in 1..=10000000");
+        }
+        let ig = &self.ingest;
+        if ig.source == IngestSource::Exchange && !(ig.agg_trade || ig.book_ticker || ig.depth) {
+            return bad("ingest.agg_trade", "subscribe at least one stream");
+        }
+        if ig.reconnect_max_ms < self.venue.websocket_reconnect_delay_ms {
+            return bad(
+                "ingest.reconnect_max_ms",
+                "must be >= venue.websocket_reconnect_delay_ms",
+            );
+        }
+        if ig.max_connection_age_s < 60 || ig.max_connection_age_s > 86_400 {
+            return bad("ingest.max_connection_age_s", "must be in 60..=86400 (Binance cuts at 24 h)");
+        }
+        if ig.idle_timeout_s == 0 {
+            return bad("ingest.idle_timeout_s", "must be > 0");
         }
         let ind = &self.indicators;
         if ind.bar_interval_ms == 0 {
