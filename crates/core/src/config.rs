@@ -518,7 +518,10 @@ impl Config {
             );
         }
         if ig.max_connection_age_s < 60 || ig.max_connection_age_s > 86_400 {
-            return bad("ingest.max_connection_age_s", "must be in 60..=86400 (Binance cuts at 24 h)");
+            return bad(
+                "ingest.max_connection_age_s",
+                "must be in 60..=86400 (Binance cuts at 24 h)",
+            );
         }
         if ig.idle_timeout_s == 0 {
             return bad("ingest.idle_timeout_s", "must be > 0");
