@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod indicators;
+pub mod order;
 pub mod ring;
 pub mod risk;
 
@@ -57,7 +58,7 @@ impl Default for BenchOptions {
 }
 
 /// Benchmarks this crate knows.
-pub const KNOWN: &[&str] = &["ring", "risk", "indicators"];
+pub const KNOWN: &[&str] = &["ring", "risk", "indicators", "order"];
 
 /// Runs one benchmark (`Some(name)`) or all of them. `exe` is the `shmtrader` binary,
 /// used to start helper processes (`exe bench-child ...`).
@@ -73,6 +74,7 @@ pub fn run(name: Option<&str>, exe: &Path, opts: &BenchOptions) -> Result<Vec<Ro
             "ring" => rows.extend(ring::run(exe, opts)?),
             "risk" => rows.extend(risk::run(opts)?),
             "indicators" => rows.extend(indicators::run(opts)?),
+            "order" => rows.extend(order::run(opts)?),
             _ => {}
         }
     }

@@ -2,5 +2,10 @@
 //! what the exchange says back. See `shared/binance-usdm.md` for the wire facts.
 
 pub mod error;
+pub mod rest;
+pub mod sign;
+pub mod template;
+pub mod user;
+pub mod wire;
 
-pub use error::{ExchangeError, Result};
+pub use error::{ApiErrorKind, ExchangeError, RejectReason, Result};
