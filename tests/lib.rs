@@ -165,3 +165,55 @@ pub fn test_config(instance: &str) -> shmtrader_core::Config {
     c.instance = instance.to_string();
     c
 }
+
+/// Env overrides that put one launcher's mock exchange on `port`.
+pub fn port_env(port: u16) -> [(String, String); 3] {
+    [
+        ("SHMTRADER_MOCK__LISTEN".into(), format!("127.0.0.1:{port}")),
+        (
+            "SHMTRADER_VENUE__REST_URL".into(),
+            format!("http://127.0.0.1:{port}"),
+        ),
+        (
+            "SHMTRADER_VENUE__WS_URL".into(),
+            format!("ws://127.0.0.1:{port}"),
+        ),
+    ]
+}
+
+/// `GET path` on 127.0.0.1:`port` (plain HTTP/1.1, `Connection: close`); the body as JSON.
+pub fn http_get_json(port: u16, path: &str) -> Option<serde_json::Value> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // De-chunk.
+        let mut out = String::new();
+        let mut rest = body;
+        loop {
+            let (len, tail) = rest.split_once("\r\n")?;
+            let n = usize::from_str_radix(len.trim(), 16).ok()?;
+            if n == 0 {
+                break;
+            }
+            out.push_str(tail.get(..n)?);
+            rest = tail.get(n + 2..)?;
+        }
+        out
+    } else {
+        body.to_string()
+    };
+    serde_json::from_str(&body).ok()
+}

@@ -3,6 +3,7 @@
 
 use shmtrader_e2e::*;
 use shmtrader_shm::{consumer_id, ring_id, Instance};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn stage<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -74,7 +75,8 @@ fn run_with_duration_exits_zero_with_records_at_every_stage() {
                 .unwrap()
                 .restarts
                 .load(std::sync::atomic::Ordering::Relaxed),
-            0
+            0,
+            "stage {s} restarted:\n{stderr}"
         );
     }
 }
@@ -407,14 +409,37 @@ fn ccxt_third_party_client_works_unmodified_against_the_mock() {
 
 #[test]
 fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions() {
+    // A run on config/stress.toml (orders every second) against the mock exchange; the
+    // executor is killed with SIGKILL twenty times at arbitrary moments.
     let inst = instance("chaos");
     let _c = Cleanup(inst.clone());
-    let child = spawn_run(&inst, 14, &[]);
+    let port = free_port();
+    let stress = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/stress.toml");
+    let mut c = cmd(&[
+        "run",
+        "--instance",
+        &inst,
+        "--duration",
+        "40",
+        "--keep-segments",
+        "--config",
+        stress.to_str().unwrap(),
+    ]);
+    for (k, v) in port_env(port) {
+        c.env(k, v);
+    }
+    c.env("SHMTRADER_SUPERVISOR__MAX_RESTARTS", "100")
+        .env("SHMTRADER_STRATEGY__COOLDOWN_MS", "500")
+        .env("SHMTRADER_SUPERVISOR__RESTART_BACKOFF_MAX_MS", "300")
+        .env("SHMTRADER_EXECUTOR__JOURNAL_DIR", journal_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
     let mut kills = 0;
     let mut last_pid = 0;
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(10) && kills < 6 {
-        let pid = poll(Duration::from_secs(4), || {
+    while start.elapsed() < Duration::from_secs(30) && kills < 20 {
+        let pid = poll(Duration::from_secs(5), || {
             let v = status(&inst)?;
             let s = stage(&v, "executor");
             let p = s["pid"].as_u64()?;
@@ -423,28 +448,91 @@ fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions(
         });
         let Some(pid) = pid else { break };
         // Let it trade for a moment, then kill -9 at an arbitrary point.
-        std::thread::sleep(Duration::from_millis(300 + 170 * kills));
+        std::thread::sleep(Duration::from_millis(150 + 37 * (kills % 9)));
         shmtrader_shm::send_signal(pid as u32, 9).unwrap();
         last_pid = pid;
         kills += 1;
     }
-    assert!(kills >= 3, "only {kills} kills");
+    assert_eq!(kills, 20, "only {kills} kills");
+    // Let the last executor reconcile and settle, then read the mock's books while it
+    // still runs.
+    let settled = poll(Duration::from_secs(8), || {
+        let v = status(&inst)?;
+        let s = stage(&v, "executor");
+        (s["pid"].as_u64()? != last_pid && s["state"] == "running").then_some(())
+    });
+    assert!(settled.is_some(), "executor did not come back");
+    std::thread::sleep(Duration::from_millis(1000));
+    // Positions move while it trades: sample the mock, the executor's published
+    // positions and the journal at a quiet moment (the mock's positions unchanged
+    // across the sample) and require all three to agree.
+    let cfg = test_config(&inst);
+    let path = journal_dir().join(format!("{inst}.journal"));
+    let mock_q = |v: &serde_json::Value, sym: &str| -> f64 {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["symbol"] == sym)
+            .map_or(0.0, |p| {
+                p["positionAmt"].as_str().unwrap().parse::<f64>().unwrap()
+            })
+    };
+    let ctl = Instance::open(&inst).unwrap();
+    let mut last_diff = String::new();
+    let agreed = poll(Duration::from_secs(15), || {
+        let m1 = http_get_json(port, "/mock/positions")?;
+        let published = ctl.control.positions()?;
+        let scan = shmtrader_journal::read_journal(&path).ok()?;
+        let m2 = http_get_json(port, "/mock/positions")?;
+        if m1 != m2 {
+            return None;
+        }
+        let mut net = std::collections::HashMap::<u32, f64>::new();
+        for o in scan.state.orders() {
+            let q: f64 = o.filled_qty.to_string().parse().unwrap();
+            let s = if o.intent.side == shmtrader_core::Side::Buy {
+                1.0
+            } else {
+                -1.0
+            };
+            *net.entry(o.intent.symbol_id).or_default() += s * q;
+        }
+        for (idx, sym) in cfg.symbols.iter().enumerate() {
+            let j = net.get(&(idx as u32)).copied().unwrap_or(0.0);
+            let e = published[idx][0];
+            let m = mock_q(&m1, sym);
+            if (j - e).abs() > 1e-9 || (j - m).abs() > 1e-9 {
+                last_diff = format!("{sym}: journal {j}, executor {e}, mock {m}");
+                return None;
+            }
+        }
+        Some(())
+    });
+    assert!(agreed.is_some(), "positions never agreed: {last_diff}");
+    let mock_orders = http_get_json(port, "/mock/orders").expect("GET /mock/orders");
     let out = finish(child, Duration::from_secs(60));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-
     let i = Instance::open(&inst).unwrap();
     let slot = i.control.stage(2).unwrap();
     assert_eq!(
         slot.restarts.load(std::sync::atomic::Ordering::Relaxed) as u64,
         kills
     );
-    // The journal: every order id unique, one entry (leg 0) per signal at most, nothing
-    // left in flight, and the positions it implies equal what the executor published.
-    let path = journal_dir().join(format!("{inst}.journal"));
+
+    // The mock never saw a client order id twice.
+    let orders = mock_orders.as_array().expect("orders array");
+    assert!(!orders.is_empty(), "the mock received no orders");
+    let mut mock_ids = std::collections::HashSet::new();
+    for o in orders {
+        let id = o["clientOrderId"].as_str().unwrap().to_string();
+        assert!(mock_ids.insert(id.clone()), "mock got {id} twice");
+    }
+    // The journal: every id unique, one entry (leg 0) per signal at most, nothing left in
+    // flight, and every order the mock accepted is one the journal knows.
     let scan = shmtrader_journal::read_journal(&path).expect("journal readable");
     assert!(
         scan.state.in_flight().next().is_none(),
@@ -462,33 +550,7 @@ fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions(
         }
     }
     assert!(entries_per_signal.values().all(|&n| n == 1));
-    assert!(!entries_per_signal.is_empty(), "no orders at all");
-    // Net position per symbol from the journal's fills.
-    let mut net = std::collections::HashMap::<u32, f64>::new();
-    for o in scan.state.orders() {
-        let q: f64 = o.filled_qty.to_string().parse().unwrap();
-        let s = if o.intent.side == shmtrader_core::Side::Buy {
-            1.0
-        } else {
-            -1.0
-        };
-        *net.entry(o.intent.symbol_id).or_default() += s * q;
+    for id in &mock_ids {
+        assert!(seen.contains(id), "the mock has {id}, the journal does not");
     }
-    let published = i.control.positions().expect("positions published");
-    for (sym, q) in net {
-        let p = published[sym as usize][0];
-        assert!(
-            (p - q).abs() < 1e-9,
-            "symbol {sym}: journal {q} vs executor {p}"
-        );
-    }
-    // And no signal was skipped: the executor consumed every signal.
-    let cur = i
-        .control
-        .cursor_ref(ring_id::SIGNALS, consumer_id::EXECUTOR_SIGNALS)
-        .unwrap();
-    assert_eq!(
-        cur.cursor.load(std::sync::atomic::Ordering::Acquire),
-        i.signals.write_seq()
-    );
 }

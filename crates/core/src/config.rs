@@ -34,6 +34,16 @@ pub enum WaitMode {
     Futex,
 }
 
+/// Where the executor sends orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecVenue {
+    /// Signed REST orders to `venue.rest_url` (the mock exchange in paper mode).
+    Exchange,
+    /// The in-process paper broker (fees, slippage, latency), no venue.
+    Simulated,
+}
+
 /// Where ingest gets its market data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -116,6 +126,11 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutorConfig {
+    /// Where orders go: `exchange` (REST to the venue: the mock in paper mode) or
+    /// `simulated` (the in-process paper broker, no venue at all).
+    pub venue: ExecVenue,
+    /// Orders per 10 s the executor allows itself (Binance: 300); entries stop at 80 %.
+    pub max_orders_per_10s: u32,
     /// Directory of the order journal.
     pub journal_dir: String,
     /// While this file exists: flatten everything, refuse new entries.
@@ -506,6 +521,12 @@ impl Config {
         }
         if self.synthetic.ticks_per_sec == 0 || self.synthetic.ticks_per_sec > 10_000_000 {
             return bad("synthetic.ticks_per_sec", "must be in 1..=10000000");
+        }
+        if self.executor.max_orders_per_10s == 0 || self.executor.max_orders_per_10s > 300 {
+            return bad(
+                "executor.max_orders_per_10s",
+                "must be in 1..=300 (Binance's limit)",
+            );
         }
         let ig = &self.ingest;
         if ig.source == IngestSource::Exchange && !(ig.agg_trade || ig.book_ticker || ig.depth) {

@@ -8,7 +8,7 @@ pub mod config;
 pub mod error;
 pub mod records;
 
-pub use config::{Config, IngestSource, Mode, PathLayout, WaitMode};
+pub use config::{Config, ExecVenue, IngestSource, Mode, PathLayout, WaitMode};
 pub use error::{CoreError, Result};
 pub use records::{BookTop, ExitReason, Outcome, Record, Side, Signal, Tick, LAYOUT_VERSION};
 

@@ -10,11 +10,16 @@
 //! so a restarted executor cannot send the same signal's order twice.
 //!
 //! Restart: the journal is replayed in file order; every fill is applied to a fresh risk
-//! engine, which rebuilds positions, realized PnL and fees exactly. Orders that were
-//! in flight in the paper broker when the process died never filled (the simulated
-//! broker lived in that process): they are resolved as `NotFound` in the journal.
+//! engine, which rebuilds positions, realized PnL and fees exactly. Orders still in
+//! flight are then settled: with a venue (the mock exchange or Binance) each is queried
+//! by its client order id — filled ones get their fill journaled and applied, open ones
+//! are canceled first, unknown ones are resolved `NotFound` — and the positions that
+//! result must equal the exchange's, or the executor refuses to trade and names the
+//! difference. With the simulated broker (which lived in the dead process) in-flight
+//! orders never filled and are resolved `NotFound`.
 
 use crate::error::{Result, StageError};
+use crate::venue::{Found, PlaceReq, RestVenue, VenueEvent};
 use shmtrader_core::{Outcome, Side, Signal, Tick};
 use shmtrader_journal::{
     client_order_id, read_journal, Decimal, Fill, Intent, Journal, OrderType, Record, Resolution,
@@ -38,6 +43,9 @@ pub enum SignalResult {
     /// The signal was malformed.
     Invalid,
 }
+
+/// Refusal code of an entry skipped because the order-rate budget is used up.
+pub const REFUSED_ORDER_RATE: u8 = 250;
 
 /// What a replay found.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -91,14 +99,31 @@ struct Live {
     entry: bool,
 }
 
+/// Where orders go.
+enum Broker {
+    /// In-process simulation.
+    Paper(Box<PaperBroker>),
+    /// A real venue over REST (the mock exchange in paper mode).
+    Venue(RestVenue),
+}
+
 /// Risk + broker + journal.
 pub struct ExecCore {
     instance: String,
     symbols: Vec<String>,
     risk: RiskEngine,
-    broker: PaperBroker,
+    broker: Broker,
     journal: Journal,
     live: HashMap<u64, Live>,
+    /// Venue orders awaiting an answer, by client order id.
+    venue_live: HashMap<String, Live>,
+    /// Send times of the orders of the last 10 s (order-rate cap).
+    order_times: std::collections::VecDeque<u64>,
+    /// Orders allowed per 10 s; entries stop at 80 % of it so exits always have room.
+    max_orders_per_10s: usize,
+    /// Rejected exits wait here before the risk engine may emit them again, so a
+    /// rate-limited or refused exit is retried once a second, not on every tick.
+    exit_backoff: Vec<(u32, u64)>,
     next_id: u64,
     fill_seq: u64,
     orders: u64,
@@ -137,14 +162,30 @@ impl ExecCore {
         params: RiskParams,
         journal_dir: &Path,
         now_ns: u64,
+        venue: Option<RestVenue>,
     ) -> Result<(ExecCore, ReplayReport)> {
         std::fs::create_dir_all(journal_dir)
             .map_err(|e| StageError::io(format!("creating {}", journal_dir.display()), e))?;
         let path = journal_dir.join(format!("{instance}.journal"));
-        let rules = paper_rules(symbols)?;
+        let rules = match &venue {
+            // The exchange's own filters, so sizes round exactly as it will check them.
+            Some(v) => v
+                .rules()
+                .iter()
+                .zip(symbols)
+                .map(|(r, s)| {
+                    SymbolRules::from_strs(&r.tick, &r.step, &r.min_qty, &r.min_notional)
+                        .map_err(|e| StageError::Other(format!("exchange rules for {s}: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            None => paper_rules(symbols)?,
+        };
         let mut risk = RiskEngine::new(params, &rules)
             .map_err(|e| StageError::Other(format!("risk parameters: {e}")))?;
-        let broker = PaperBroker::new(&params);
+        let broker = match venue {
+            Some(v) => Broker::Venue(v),
+            None => Broker::Paper(Box::new(PaperBroker::new(&params))),
+        };
         // Replay fills in file order before opening for append (open truncates a torn
         // tail; read_journal reports it without touching the file).
         let mut report = ReplayReport::default();
@@ -191,21 +232,101 @@ impl ExecCore {
         }
         let (mut journal, _rec) = Journal::open(&path, instance, now_ns)
             .map_err(|e| StageError::Other(format!("journal: {e}")))?;
-        // Orders in flight in the dead process's paper broker never filled.
-        let lost: Vec<String> = journal
+        // Settle every order that was in flight when the last process died.
+        let lost: Vec<(String, u32, Side, Decimal)> = journal
             .state()
             .in_flight()
-            .map(|o| o.intent.client_order_id.clone())
+            .map(|o| {
+                (
+                    o.intent.client_order_id.clone(),
+                    o.intent.symbol_id,
+                    o.intent.side,
+                    o.intent.qty,
+                )
+            })
             .collect();
-        for coid in lost {
+        let jerr = |e: shmtrader_journal::JournalError| StageError::Other(format!("journal: {e}"));
+        for (coid, symbol_id, side, qty) in lost {
+            let found = match &broker {
+                // The simulated broker lived in the dead process: nothing filled.
+                Broker::Paper(_) => Found::NotFound,
+                Broker::Venue(v) => match v.query(symbol_id, &coid)? {
+                    Found::Open => v.cancel(symbol_id, &coid)?,
+                    f => f,
+                },
+            };
+            let resolution = match found {
+                Found::NotFound => Resolution::NotFound,
+                Found::Open => {
+                    return Err(StageError::Other(format!(
+                        "reconciliation: order {coid} is still open on the exchange after a cancel; refusing to trade"
+                    )))
+                }
+                Found::Done { qty: q, price, ts_ns } if q > 0.0 => {
+                    let fill = Fill {
+                        client_order_id: coid.clone(),
+                        trade_id: next_fill.max(1),
+                        qty: dec(q),
+                        price: dec(price),
+                        fee: dec(q * price * params.taker_fee),
+                        maker: false,
+                        ts_ns,
+                    };
+                    next_fill = next_fill.max(1) + 1;
+                    journal.append_durable(&Record::Fill(fill)).map_err(jerr)?;
+                    let fr = FillReport {
+                        symbol_id,
+                        side,
+                        qty: q,
+                        price,
+                        fee: q * price * params.taker_fee,
+                        ts_ns,
+                    };
+                    let _ = risk.on_tick(symbol_id, price, ts_ns);
+                    if let Some(o) = risk
+                        .on_fill(&fr)
+                        .map_err(|e| StageError::Other(format!("reconciliation: {e}")))?
+                    {
+                        report.outcomes.push(o);
+                    }
+                    report.fills += 1;
+                    if dec(q) == qty {
+                        Resolution::Filled
+                    } else {
+                        Resolution::Canceled
+                    }
+                }
+                Found::Done { .. } => Resolution::Canceled,
+            };
             journal
                 .append(&Record::Resolved {
                     client_order_id: coid,
-                    resolution: Resolution::NotFound,
+                    resolution,
                     ts_ns: now_ns,
                 })
-                .map_err(|e| StageError::Other(format!("journal: {e}")))?;
+                .map_err(jerr)?;
             report.resolved_lost += 1;
+        }
+        // The positions the journal implies must be the exchange's.
+        if let Broker::Venue(v) = &broker {
+            let theirs = v.positions()?;
+            let mut diffs = Vec::new();
+            for (i, sym) in symbols.iter().enumerate() {
+                let ours = risk.position(i as u32).map_or(0.0, |p| p.size());
+                let ex = theirs
+                    .iter()
+                    .find(|(s, _)| s == sym)
+                    .map_or(0.0, |(_, q)| *q);
+                if (ours - ex).abs() > 1e-9 * ours.abs().max(ex.abs()).max(1.0) {
+                    diffs.push(format!("{sym}: journal {ours:+}, exchange {ex:+}"));
+                }
+            }
+            if !diffs.is_empty() {
+                return Err(StageError::Other(format!(
+                    "reconciliation: positions differ from the exchange ({}); refusing to trade until they agree (flatten on the exchange or restore the journal)",
+                    diffs.join("; ")
+                )));
+            }
         }
         journal
             .sync()
@@ -219,6 +340,10 @@ impl ExecCore {
                 broker,
                 journal,
                 live: HashMap::new(),
+                venue_live: HashMap::new(),
+                order_times: std::collections::VecDeque::with_capacity(512),
+                max_orders_per_10s: 240,
+                exit_backoff: Vec::new(),
                 next_id: 1,
                 fill_seq: next_fill.max(1),
                 orders,
@@ -278,48 +403,82 @@ impl ExecCore {
             leg: o.leg,
             ts_ns,
         };
+        self.order_times.push_back(ts_ns);
         // Durable before the order leaves: a crash after this line finds the intent.
         self.journal
             .append_durable(&Record::Intent(intent))
             .map_err(|e| StageError::Other(format!("journal: {e}")))?;
         self.orders += 1;
-        let id = self.next_id;
-        self.next_id += 1;
-        let order = PaperOrder {
-            id,
+        let entry = o.leg == 0;
+        let live = Live {
+            coid: o.coid.clone(),
+            qty: o.qty,
             symbol_id: o.symbol_id,
             side: o.side,
-            qty: f(o.qty),
-            kind: PaperOrderKind::Market,
-            reduce_only: o.reduce_only,
+            entry,
         };
-        self.broker
-            .submit(order, ts_ns)
-            .map_err(|e| StageError::Other(format!("paper broker: {e}")))?;
+        match &mut self.broker {
+            Broker::Paper(b) => {
+                let id = self.next_id;
+                self.next_id += 1;
+                let order = PaperOrder {
+                    id,
+                    symbol_id: o.symbol_id,
+                    side: o.side,
+                    qty: f(o.qty),
+                    kind: PaperOrderKind::Market,
+                    reduce_only: o.reduce_only,
+                };
+                b.submit(order, ts_ns)
+                    .map_err(|e| StageError::Other(format!("paper broker: {e}")))?;
+                self.live.insert(id, live);
+            }
+            Broker::Venue(v) => {
+                v.place(PlaceReq {
+                    coid: o.coid.clone(),
+                    symbol_id: o.symbol_id,
+                    side: o.side,
+                    qty: o.qty.to_string(),
+                    reduce_only: o.reduce_only,
+                })?;
+                self.venue_live.insert(o.coid.clone(), live);
+            }
+        }
         self.journal
             .append(&Record::Sent {
-                client_order_id: o.coid.clone(),
+                client_order_id: o.coid,
                 ts_ns,
             })
             .map_err(|e| StageError::Other(format!("journal: {e}")))?;
-        let entry = o.leg == 0;
-        self.live.insert(
-            id,
-            Live {
-                coid: o.coid,
-                qty: o.qty,
-                symbol_id: o.symbol_id,
-                side: o.side,
-                entry,
-            },
-        );
         Ok(())
+    }
+
+    /// Sets the order-rate cap (orders per 10 s; Binance allows 300).
+    pub fn set_max_orders_per_10s(&mut self, n: usize) {
+        self.max_orders_per_10s = n.max(1);
+    }
+
+    /// Orders sent in the 10 s before `ts_ns`.
+    fn recent_orders(&mut self, ts_ns: u64) -> usize {
+        while self
+            .order_times
+            .front()
+            .is_some_and(|&t| t + 10_000_000_000 <= ts_ns)
+        {
+            self.order_times.pop_front();
+        }
+        self.order_times.len()
     }
 
     /// Acts on one signal (its ring sequence `seq`).
     pub fn on_signal(&mut self, seq: u64, sig: &Signal, ts_ns: u64) -> Result<SignalResult> {
         if self.journal.state().has_signal(seq, 0) {
             return Ok(SignalResult::Duplicate);
+        }
+        // Entries use at most 80 % of the order budget; the rest is kept for exits.
+        if self.recent_orders(ts_ns) * 5 >= self.max_orders_per_10s * 4 {
+            self.refused += 1;
+            return Ok(SignalResult::Refused(REFUSED_ORDER_RATE));
         }
         let Some(req) = EntryRequest::from_signal(sig, seq) else {
             return Ok(SignalResult::Invalid);
@@ -373,55 +532,160 @@ impl ExecCore {
 
     /// Marks, runs exits and paper fills for one trade; returns closed trades.
     pub fn on_tick(&mut self, t: &Tick, out: &mut Vec<Outcome>) -> Result<()> {
+        if !self.exit_backoff.is_empty() {
+            let now = t.exchange_ts_ns;
+            let risk = &mut self.risk;
+            self.exit_backoff.retain(|&(sym, at)| {
+                if at <= now {
+                    risk.exit_order_done(sym);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
         if let Some(x) = self.risk.on_tick(t.symbol_id, t.price, t.exchange_ts_ns) {
             self.send_exit(x.symbol_id, x.side, x.qty, x.signal_seq, t.exchange_ts_ns)?;
         }
-        if self.broker.pending() == 0 {
+        let Broker::Paper(b) = &mut self.broker else {
+            return Ok(());
+        };
+        if b.pending() == 0 {
             return Ok(());
         }
         let mut fills: Vec<PaperFill> = Vec::new();
-        self.broker
-            .on_tick(t.symbol_id, t.price, t.exchange_ts_ns, |pf| fills.push(pf));
+        b.on_tick(t.symbol_id, t.price, t.exchange_ts_ns, |pf| fills.push(pf));
         for pf in fills {
             let Some(live) = self.live.remove(&pf.id) else {
                 continue;
             };
-            let trade_id = self.fill_seq;
-            self.fill_seq += 1;
-            let fill = Fill {
-                client_order_id: live.coid.clone(),
-                trade_id,
-                qty: live.qty,
-                price: dec(pf.price),
-                fee: dec(pf.fee),
-                maker: false,
-                ts_ns: pf.ts_ns,
-            };
-            self.journal
-                .append_durable(&Record::Fill(fill))
-                .map_err(|e| StageError::Other(format!("journal: {e}")))?;
-            let fr = FillReport {
-                symbol_id: live.symbol_id,
-                side: live.side,
-                qty: pf.qty,
-                price: pf.price,
-                fee: pf.fee,
-                ts_ns: pf.ts_ns,
-            };
-            if let Some(o) = self
-                .risk
-                .on_fill(&fr)
-                .map_err(|e| StageError::Other(format!("risk: {e}")))?
-            {
-                out.push(o);
-            }
-            if live.entry {
-                self.risk.entry_order_done(live.symbol_id);
-            } else {
-                self.risk.exit_order_done(live.symbol_id);
-            }
+            let qty = live.qty;
+            self.apply_fill(live, qty, pf.qty, pf.price, pf.fee, pf.ts_ns, out)?;
         }
         Ok(())
+    }
+
+    /// Journals a fill durably, then applies it to the position.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_fill(
+        &mut self,
+        live: Live,
+        qty_dec: Decimal,
+        qty: f64,
+        price: f64,
+        fee: f64,
+        ts_ns: u64,
+        out: &mut Vec<Outcome>,
+    ) -> Result<()> {
+        let trade_id = self.fill_seq;
+        self.fill_seq += 1;
+        let fill = Fill {
+            client_order_id: live.coid.clone(),
+            trade_id,
+            qty: qty_dec,
+            price: dec(price),
+            fee: dec(fee),
+            maker: false,
+            ts_ns,
+        };
+        self.journal
+            .append_durable(&Record::Fill(fill))
+            .map_err(|e| StageError::Other(format!("journal: {e}")))?;
+        let fr = FillReport {
+            symbol_id: live.symbol_id,
+            side: live.side,
+            qty,
+            price,
+            fee,
+            ts_ns,
+        };
+        if let Some(o) = self
+            .risk
+            .on_fill(&fr)
+            .map_err(|e| StageError::Other(format!("risk: {e}")))?
+        {
+            out.push(o);
+        }
+        if live.entry {
+            self.risk.entry_order_done(live.symbol_id);
+        } else {
+            self.risk.exit_order_done(live.symbol_id);
+        }
+        Ok(())
+    }
+
+    /// Venue orders sent and not answered yet.
+    pub fn venue_in_flight(&self) -> usize {
+        match &self.broker {
+            Broker::Venue(v) => v.in_flight(),
+            Broker::Paper(_) => 0,
+        }
+    }
+
+    /// Takes the venue's answers: fills are journaled and applied, rejections journaled
+    /// and their reservations released. An order whose outcome stays unknown stops the
+    /// executor (the restart reconciles it) rather than trading blind.
+    pub fn poll_venue(&mut self, now_ns: u64, out: &mut Vec<Outcome>) -> Result<usize> {
+        let mut n = 0;
+        loop {
+            let Broker::Venue(v) = &mut self.broker else {
+                return Ok(n);
+            };
+            let Some(ev) = v.poll() else {
+                return Ok(n);
+            };
+            n += 1;
+            match ev {
+                VenueEvent::Filled {
+                    coid,
+                    qty,
+                    price,
+                    fee,
+                    ts_ns,
+                } => {
+                    let Some(live) = self.venue_live.remove(&coid) else {
+                        tracing::error!(%coid, "fill for an order this executor does not know");
+                        continue;
+                    };
+                    let qd = dec(qty);
+                    let partial = qd != live.qty;
+                    self.apply_fill(live, qd, qty, price, fee, ts_ns, out)?;
+                    if partial {
+                        self.journal
+                            .append(&Record::Canceled {
+                                client_order_id: coid,
+                                ts_ns: now_ns,
+                            })
+                            .map_err(|e| StageError::Other(format!("journal: {e}")))?;
+                    }
+                }
+                VenueEvent::Rejected { coid, reason } => {
+                    tracing::warn!(%coid, %reason, "order rejected");
+                    if let Some(live) = self.venue_live.remove(&coid) {
+                        if live.entry {
+                            self.risk.entry_order_done(live.symbol_id);
+                        } else {
+                            // Retry the exit in a second, not on the next tick.
+                            self.exit_backoff
+                                .push((live.symbol_id, now_ns.saturating_add(1_000_000_000)));
+                        }
+                    }
+                    self.journal
+                        .append(&Record::Rejected {
+                            client_order_id: coid,
+                            code: 0,
+                            msg: reason,
+                            ts_ns: now_ns,
+                        })
+                        .map_err(|e| StageError::Other(format!("journal: {e}")))?;
+                }
+                VenueEvent::Unsettled { coid, error } => {
+                    return Err(StageError::Other(format!(
+                        "order {coid}: outcome unknown ({error}); stopping so the restart reconciles it"
+                    )));
+                }
+            }
+        }
     }
 
     /// Positions as control-block rows: signed size, entry, mark, unrealized PnL.

@@ -2,9 +2,11 @@
 //! exits on every tick; closed trades out to the outcomes ring; trading figures and
 //! positions into the control block.
 //!
-//! Fills come from the in-process paper broker (fees, slippage, latency). Routing the
-//! same orders to the mock exchange or Binance over REST is the connectivity layer's job;
-//! the journal discipline (intent durable before send, deterministic ids) is the same.
+//! With `executor.venue = "exchange"` (the default) orders go to the venue over signed
+//! REST (in paper mode the mock exchange the launcher started, so paper trading runs
+//! the code that trades live); with `"simulated"` the in-process paper broker fills
+//! them. The journal discipline (intent durable before send, deterministic ids,
+//! reconciliation on start) is the same either way.
 
 use crate::error::Result;
 use crate::exec_core::{ExecCore, SignalResult};
@@ -33,13 +35,19 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     )?;
     let mut ticks = inst.consumer(&inst.ticks, ring_id::TICKS, consumer_id::EXECUTOR_TICKS)?;
     let mut outcomes = inst.producer(&inst.outcomes, &[stage_idx::ANALYTICS])?;
+    let venue = match ctx.cfg.executor.venue {
+        shmtrader_core::ExecVenue::Simulated => None,
+        shmtrader_core::ExecVenue::Exchange => Some(connect_venue(&mut ctx)?),
+    };
     let (mut core, replay) = ExecCore::open(
         &ctx.cfg.instance,
         &ctx.cfg.symbols,
         risk_params(&ctx.cfg),
         Path::new(&ctx.cfg.executor.journal_dir),
         now_ns(),
+        venue,
     )?;
+    core.set_max_orders_per_10s(ctx.cfg.executor.max_orders_per_10s as usize);
     tracing::info!(
         fills = replay.fills,
         lost_in_flight = replay.resolved_lost,
@@ -145,6 +153,14 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                 Read::Empty => break,
             }
         }
+        closed.clear();
+        let answered = core.poll_venue(now_ns(), &mut closed)?;
+        for o in &closed {
+            outcomes.push(o);
+            slot.counters[counter::OUTCOMES].fetch_add(1, Ordering::Relaxed);
+            slot.records_out.fetch_add(1, Ordering::Relaxed);
+        }
+        did += answered as u32;
         let now = mono_ns();
         if now.saturating_sub(last_figs) > 100_000_000 {
             let kill = kill_file.exists();
@@ -160,17 +176,73 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             if ctx.should_stop() {
                 break;
             }
+            // Venue answers arrive on a channel, not a ring: poll them every 200 µs
+            // while orders are out.
+            let timeout = if core.venue_in_flight() > 0 {
+                std::time::Duration::from_micros(200)
+            } else {
+                ctx.wait_timeout()
+            };
             bell.wait_until(
                 || signals.has_data() || ticks.has_data(),
                 wait.spin_iters,
                 spin_only,
-                ctx.wait_timeout(),
+                timeout,
             );
         }
+    }
+    // A clean stop waits (briefly) for the venue's answers to orders already sent, so
+    // the journal ends with every order settled.
+    let deadline = mono_ns() + 2_000_000_000;
+    while core.venue_in_flight() > 0 && mono_ns() < deadline {
+        closed.clear();
+        core.poll_venue(now_ns(), &mut closed)?;
+        for o in &closed {
+            outcomes.push(o);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
     publish_figures(&ctx, &core);
     ctx.stopped();
     Ok(())
+}
+
+/// Connects to the venue, retrying for a while: the launcher starts the mock exchange
+/// first, but it may not be listening yet.
+fn connect_venue(ctx: &mut StageCtx) -> Result<crate::venue::RestVenue> {
+    let cfg = ctx.cfg.clone();
+    let (key, secret) = match cfg.mode {
+        shmtrader_core::Mode::Paper => (cfg.mock.api_key.clone(), cfg.mock.api_secret.clone()),
+        _ => {
+            return Err(crate::error::StageError::Other(
+                "testnet/live order routing needs API keys from the environment; not built yet"
+                    .into(),
+            ))
+        }
+    };
+    let settings = crate::venue::VenueSettings {
+        rest_url: cfg.venue.rest_url.clone(),
+        key,
+        secret,
+        symbols: cfg.symbols.clone(),
+        leverage: cfg.risk.leverage,
+        taker_fee: cfg.risk.taker_fee,
+    };
+    let mut delay = std::time::Duration::from_millis(100);
+    let mut last = None;
+    for _ in 0..12 {
+        ctx.heartbeat();
+        match crate::venue::RestVenue::connect(settings.clone()) {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                tracing::warn!(error = %e, url = %settings.rest_url, "venue not reachable yet; retrying");
+                last = Some(e);
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(std::time::Duration::from_secs(2));
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| crate::error::StageError::Other("venue unreachable".into())))
 }
 
 fn publish_figures(ctx: &StageCtx, core: &ExecCore) {

@@ -81,6 +81,9 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
         tracing::warn!(instance = %cfg.instance, "removed a stale instance left by a dead launcher");
     }
     tracing::info!(instance = %cfg.instance, mode = ?cfg.mode, symbols = ?cfg.symbols, "segments created");
+    if cfg.mode == Mode::Paper && cfg.executor.venue == shmtrader_core::ExecVenue::Exchange {
+        archive_paper_journal(cfg)?;
+    }
     let sup = &cfg.supervisor;
     // Stop order is vector order: ingest, analytics, executor, then the venue.
     let mut names: Vec<&'static str> = STAGES.to_vec();
@@ -314,4 +317,23 @@ pub fn summary_line(inst: &Instance, up: Duration, ticks_per_s: f64) -> String {
         figs[fig::UNREALIZED],
         restarts.join(" ")
     )
+}
+
+/// Paper mode starts a fresh mock exchange with every launch: no positions, no orders.
+/// The previous launch's journal describes an account that no longer exists, and the
+/// executor's reconciliation would (rightly) refuse to trade against it, so it is moved
+/// aside — never deleted — as `<instance>.journal.<unix-seconds>.prev`. Executor
+/// restarts within one launch keep the journal: that is what crash recovery is for.
+fn archive_paper_journal(cfg: &shmtrader_core::Config) -> Result<()> {
+    let dir = std::path::Path::new(&cfg.executor.journal_dir);
+    let path = dir.join(format!("{}.journal", cfg.instance));
+    if !path.exists() {
+        return Ok(());
+    }
+    let secs = now_ns() / 1_000_000_000;
+    let to = dir.join(format!("{}.journal.{secs}.prev", cfg.instance));
+    std::fs::rename(&path, &to)
+        .map_err(|e| StageError::io(format!("archiving {}", path.display()), e))?;
+    tracing::info!(from = %path.display(), to = %to.display(), "paper mode: the previous launch's journal was archived (fresh mock exchange)");
+    Ok(())
 }

@@ -14,5 +14,6 @@ pub mod mock;
 pub mod runtime;
 pub mod status;
 pub mod synth;
+pub mod venue;
 
 pub use error::{Result, StageError};
