@@ -66,6 +66,7 @@ pub fn cmd(args: &[&str]) -> Command {
         .env("SHMTRADER_INDICATORS__EMA_SLOW", "8")
         .env("SHMTRADER_STRATEGY__COOLDOWN_MS", "0")
         .env("SHMTRADER_STRATEGY__ADAPTIVE", "false")
+        .env("SHMTRADER_INGEST__SOURCE", "synthetic")
         .env("SHMTRADER_STRATEGY__USE_BOOK", "false")
         .env("SHMTRADER_STRATEGY__THRESHOLD", "0.2")
         .env("SHMTRADER_STRATEGY__THRESHOLD_MIN", "0.1")
@@ -156,6 +157,7 @@ pub fn test_config(instance: &str) -> shmtrader_core::Config {
         ("SHMTRADER_INDICATORS__EMA_SLOW", "8"),
         ("SHMTRADER_STRATEGY__COOLDOWN_MS", "0"),
         ("SHMTRADER_STRATEGY__ADAPTIVE", "false"),
+        ("SHMTRADER_INGEST__SOURCE", "synthetic"),
         ("SHMTRADER_STRATEGY__USE_BOOK", "false"),
         ("SHMTRADER_STRATEGY__THRESHOLD", "0.2"),
         ("SHMTRADER_STRATEGY__THRESHOLD_MIN", "0.1"),
@@ -216,4 +218,9 @@ pub fn http_get_json(port: u16, path: &str) -> Option<serde_json::Value> {
         body.to_string()
     };
     serde_json::from_str(&body).ok()
+}
+
+/// One stage's entry of `status --json`.
+pub fn stage<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    &v["stages"][name]
 }

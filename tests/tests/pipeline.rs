@@ -6,10 +6,6 @@ use shmtrader_shm::{consumer_id, ring_id, Instance};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn stage<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    &v["stages"][name]
-}
-
 #[test]
 fn run_with_duration_exits_zero_with_records_at_every_stage() {
     let inst = instance("dur");
@@ -428,7 +424,10 @@ fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions(
     for (k, v) in port_env(port) {
         c.env(k, v);
     }
+    // The real paper path: market data from the mock's websockets, orders to its REST.
     c.env("SHMTRADER_SUPERVISOR__MAX_RESTARTS", "100")
+        .env("SHMTRADER_INGEST__SOURCE", "exchange")
+        .env("SHMTRADER_MOCK__TRADES_PER_SEC", "1500")
         .env("SHMTRADER_STRATEGY__COOLDOWN_MS", "500")
         .env("SHMTRADER_SUPERVISOR__RESTART_BACKOFF_MAX_MS", "300")
         .env("SHMTRADER_EXECUTOR__JOURNAL_DIR", journal_dir())

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod indicators;
 pub mod order;
+pub mod parse;
 pub mod ring;
 pub mod risk;
 
@@ -58,7 +59,7 @@ impl Default for BenchOptions {
 }
 
 /// Benchmarks this crate knows.
-pub const KNOWN: &[&str] = &["ring", "risk", "indicators", "order"];
+pub const KNOWN: &[&str] = &["ring", "risk", "indicators", "order", "parse"];
 
 /// Runs one benchmark (`Some(name)`) or all of them. `exe` is the `shmtrader` binary,
 /// used to start helper processes (`exe bench-child ...`).
@@ -75,6 +76,7 @@ pub fn run(name: Option<&str>, exe: &Path, opts: &BenchOptions) -> Result<Vec<Ro
             "risk" => rows.extend(risk::run(opts)?),
             "indicators" => rows.extend(indicators::run(opts)?),
             "order" => rows.extend(order::run(opts)?),
+            "parse" => rows.extend(parse::run(opts)?),
             _ => {}
         }
     }

@@ -276,6 +276,63 @@ pub enum ExchangeError {
         /// The error.
         detail: String,
     },
+    // ---- market data (wire/market, fast, book, ws) ----
+    /// A market frame rejected by the zero-allocation fast parser. Everything is
+    /// `'static` so rejecting a frame on the hot path never allocates either.
+    #[error("rejected {what}: field `{field}` {reason}")]
+    Rejected {
+        /// What was being parsed (e.g. "aggTrade frame").
+        what: &'static str,
+        /// The JSON key at fault (`"-"` when the frame itself is broken).
+        field: &'static str,
+        /// Why, e.g. "is not a positive finite decimal string".
+        reason: &'static str,
+    },
+    /// The local order book lost its update-id chain (`pu` ≠ previous `u`, or the first
+    /// diff after a snapshot does not straddle `lastUpdateId`): resync from a snapshot.
+    #[error("order book out of sync: {detail} (expected {expected}, got {got})")]
+    BookOutOfSync {
+        /// Which rule was broken.
+        detail: &'static str,
+        /// The id the rule expected.
+        expected: u64,
+        /// The id the diff carried.
+        got: u64,
+    },
+    /// A websocket could not be opened or failed while open.
+    #[error("websocket {url}: {source}")]
+    WsConnection {
+        /// The URL of the connection.
+        url: String,
+        /// The underlying error (boxed: it is large).
+        source: Box<tokio_tungstenite::tungstenite::Error>,
+    },
+    /// An HTTP request failed before a status was received (connect, timeout, body).
+    #[error("http {url}: {source}")]
+    HttpGet {
+        /// The request URL.
+        url: String,
+        /// The underlying error.
+        source: reqwest::Error,
+    },
+    /// An HTTP request got a non-success status.
+    #[error("http {url}: status {status}: {body}")]
+    HttpStatus {
+        /// The request URL.
+        url: String,
+        /// HTTP status code.
+        status: u16,
+        /// The (truncated) response body, usually Binance's `{"code":..,"msg":..}`.
+        body: String,
+    },
+    /// A configuration value that cannot work.
+    #[error("bad config `{key}`: {reason}")]
+    Config {
+        /// The offending key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl ExchangeError {

@@ -45,8 +45,12 @@ pub mod counter {
     pub const ORDERS: usize = 3;
     /// analytics: outcomes consumed. executor: outcomes published.
     pub const OUTCOMES: usize = 4;
-    /// gaps seen by this stage's consumers.
+    /// gaps seen by this stage's consumers. ingest: aggregate-id gaps detected.
     pub const GAPS: usize = 5;
+    /// ingest: trades recovered by REST backfill.
+    pub const BACKFILLED: usize = 6;
+    /// ingest: websocket (re)connects.
+    pub const CONNECTS: usize = 7;
 }
 
 /// Latency histograms in the control block.

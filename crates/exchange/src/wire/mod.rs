@@ -11,3 +11,4 @@
 //! `account`: exchangeInfo, orders, account, positions, user-data events.
 
 pub mod account;
+pub mod market;
