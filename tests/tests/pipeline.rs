@@ -416,7 +416,7 @@ fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions(
         "--instance",
         &inst,
         "--duration",
-        "40",
+        "70",
         "--keep-segments",
         "--config",
         stress.to_str().unwrap(),
@@ -437,8 +437,10 @@ fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions(
     let mut kills = 0;
     let mut last_pid = 0;
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) && kills < 20 {
-        let pid = poll(Duration::from_secs(5), || {
+    while start.elapsed() < Duration::from_secs(50) && kills < 20 {
+        // The first orders need warm indicators: allow longer before the first kill.
+        let wait = if kills == 0 { 25 } else { 8 };
+        let pid = poll(Duration::from_secs(wait), || {
             let v = status(&inst)?;
             let s = stage(&v, "executor");
             let p = s["pid"].as_u64()?;
@@ -509,6 +511,8 @@ fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions(
     });
     assert!(agreed.is_some(), "positions never agreed: {last_diff}");
     let mock_orders = http_get_json(port, "/mock/orders").expect("GET /mock/orders");
+    // Stop now rather than at the end of --duration.
+    shmtrader_shm::send_signal(child.id(), 15).unwrap();
     let out = finish(child, Duration::from_secs(60));
     assert!(
         out.status.success(),
