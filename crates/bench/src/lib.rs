@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod indicators;
+pub mod ml;
 pub mod order;
 pub mod parse;
 pub mod ring;
@@ -59,7 +60,7 @@ impl Default for BenchOptions {
 }
 
 /// Benchmarks this crate knows.
-pub const KNOWN: &[&str] = &["ring", "risk", "indicators", "order", "parse"];
+pub const KNOWN: &[&str] = &["ring", "risk", "indicators", "order", "parse", "ml"];
 
 /// Runs one benchmark (`Some(name)`) or all of them. `exe` is the `shmtrader` binary,
 /// used to start helper processes (`exe bench-child ...`).
@@ -77,6 +78,7 @@ pub fn run(name: Option<&str>, exe: &Path, opts: &BenchOptions) -> Result<Vec<Ro
             "indicators" => rows.extend(indicators::run(opts)?),
             "order" => rows.extend(order::run(opts)?),
             "parse" => rows.extend(parse::run(opts)?),
+            "ml" => rows.extend(ml::run(opts)?),
             _ => {}
         }
     }

@@ -158,11 +158,12 @@ const POW10: [f64; 23] = [
 /// Parses a decimal string (`"63943.90"`, `"0.003"`) to the same `f64` as
 /// `str::parse::<f64>`, bit for bit.
 ///
-/// Fast path (Clinger): when the digits form an integer `m < 2^53` and there are at most
-/// 22 fraction digits, `m` and `10^k` are both exact doubles and one IEEE division is
-/// correctly rounded, so `m / 10^k` *is* the correctly rounded value. Anything else
-/// (long mantissas, exponents, signs, `inf`) goes to `str::parse`, which is correct for
-/// all inputs; it never allocates either. Returns `None` where `str::parse` errs.
+/// Fast path (Clinger): for `digits[.digits]` with at most 19 digits, the digits form an
+/// integer `m`; when `m < 2^53` (and so `k`, the fraction length, is ≤ 19 ≤ 22), `m` and
+/// `10^k` are both exact doubles and one IEEE division is correctly rounded, so
+/// `m / 10^k` *is* the correctly rounded value. Anything else (long mantissas,
+/// exponents, signs, `inf`) goes to `str::parse`, which is correct for all inputs and
+/// never allocates either. Returns `None` where `str::parse` errs.
 #[inline]
 pub fn parse_decimal(s: &[u8]) -> Option<f64> {
     parse_decimal_at(s, 0, s.len())
@@ -877,12 +878,17 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn book_top<L: SymbolLookup + ?Sized>(&self, symbols: &L, recv_ts_ns: u64) -> R<BookTop> {
+    /// The record and the book update id `u` (for ordering and de-duplication).
+    fn book_top<L: SymbolLookup + ?Sized>(
+        &self,
+        symbols: &L,
+        recv_ts_ns: u64,
+    ) -> R<(BookTop, u64)> {
         self.event_is(b"bookTicker")?;
-        self.check_u64(K_U_LOWER)?;
+        let update_id = self.u64(K_U_LOWER)?;
         self.check_u64(K_E)?;
         let symbol_id = self.symbol(symbols)?;
-        Ok(BookTop {
+        let top = BookTop {
             symbol_id,
             flags: 0,
             exchange_ts_ns: self.ms_to_ns(K_T)?,
@@ -892,7 +898,8 @@ impl<'a> Reader<'a> {
             bid_qty: self.positive_dec(K_B)?,
             ask_px: self.positive_dec(K_A_LOWER)?,
             ask_qty: self.positive_dec(K_A)?,
-        })
+        };
+        Ok((top, update_id))
     }
 }
 
@@ -916,8 +923,9 @@ pub enum EventKind {
 pub enum Frame {
     /// An aggTrade, fully converted.
     Trade(Tick),
-    /// A bookTicker, fully converted.
-    Book(BookTop),
+    /// A bookTicker, fully converted, with its book update id `u` (records have no room
+    /// for it; the client uses it to drop quotes older than one already delivered).
+    Book(BookTop, u64),
     /// A well-formed event the fast path does not convert (depth, mark price, ...):
     /// decode it with [`crate::wire::market::decode_event`], passing `enveloped`.
     Event {
@@ -956,7 +964,7 @@ pub fn parse_frame<L: SymbolLookup + ?Sized>(
     if short_eq(e, b"bookTicker") {
         return r
             .book_top(symbols, recv_ts_ns)
-            .map(Frame::Book)
+            .map(|(top, u)| Frame::Book(top, u))
             .map_err(|r| r.into_error(BOOK));
     }
     let kind = if short_eq(e, b"depthUpdate") {
@@ -994,6 +1002,7 @@ pub fn parse_book_ticker<L: SymbolLookup + ?Sized>(
     let mut f = EMPTY;
     scan(frame, &mut f)
         .and_then(|()| Reader { b: frame, f: &f }.book_top(symbols, recv_ts_ns))
+        .map(|(top, _)| top)
         .map_err(|r| r.into_error(BOOK))
 }
 
@@ -1150,7 +1159,10 @@ mod tests {
         assert_eq!(b.exchange_ts_ns, 1_568_014_460_891_000_000);
         assert_eq!(bits_b(&b), bits_b(&serde_book(BOOK, &t, 7)));
         let env = format!(r#"{{"stream":"bnbusdt@bookTicker","data":{BOOK}}}"#);
-        assert_eq!(parse_frame(env.as_bytes(), &t, 7).unwrap(), Frame::Book(b));
+        assert_eq!(
+            parse_frame(env.as_bytes(), &t, 7).unwrap(),
+            Frame::Book(b, 400900217)
+        );
     }
 
     #[test]
@@ -1468,7 +1480,7 @@ mod tests {
                         assert_eq!(bits_b(&got), bits_b(&want), "{frame}");
                         assert_eq!(
                             parse_frame(frame.as_bytes(), &t, ts).unwrap(),
-                            Frame::Book(want)
+                            Frame::Book(want, data["u"].as_u64().unwrap())
                         );
                     }
                     books += 1;

@@ -392,6 +392,8 @@ pub struct WsStats {
     pub lost: u64,
     /// bookTicker records delivered.
     pub books: u64,
+    /// bookTicker frames dropped because their update id was not newer than the last.
+    pub stale_books: u64,
     /// Depth diffs applied to a local book.
     pub depth_applied: u64,
     /// Local book resyncs (breaks).
@@ -474,6 +476,8 @@ impl Conn {
 #[derive(Debug, Default)]
 struct SymState {
     last_agg: Option<u64>,
+    /// `u` of the last bookTicker delivered.
+    last_book_u: Option<u64>,
     /// Live ticks held while a backfill is in flight (`Some` = backfilling).
     held: Option<Vec<Tick>>,
     book: Option<OrderBook>,
@@ -978,9 +982,20 @@ impl MarketWs {
         let recv = now_ns();
         match fast::parse_frame(bytes, &self.symbols, recv) {
             Ok(Frame::Trade(t)) => self.on_live_tick(t, pending, sink),
-            Ok(Frame::Book(b)) => {
-                self.stats.books += 1;
-                sink.on_book(&b);
+            Ok(Frame::Book(b, u)) => {
+                // Quotes can repeat or arrive late across a connection hand-over; a
+                // strategy must never see the book go back in time.
+                match self.syms.get_mut(b.symbol_id as usize) {
+                    Some(st) if st.last_book_u.is_some_and(|last| u <= last) => {
+                        self.stats.stale_books += 1;
+                    }
+                    Some(st) => {
+                        st.last_book_u = Some(u);
+                        self.stats.books += 1;
+                        sink.on_book(&b);
+                    }
+                    None => {}
+                }
             }
             Ok(Frame::Event {
                 kind: EventKind::DepthUpdate,
@@ -1521,6 +1536,46 @@ mod tests {
         )));
         assert_eq!(ws.last_agg_id(0), Some(17));
         assert_eq!(ws.stats.lost, 1);
+    }
+
+    struct Books(Vec<BookTop>, usize);
+    impl MarketSink for Books {
+        fn on_tick(&mut self, _t: &Tick) {}
+        fn on_book(&mut self, b: &BookTop) {
+            self.0.push(*b);
+        }
+        fn on_event(&mut self, e: WsEvent) {
+            if matches!(e, WsEvent::Malformed { .. }) {
+                self.1 += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn older_or_repeated_book_tickers_are_dropped_and_bad_frames_counted() {
+        let mut ws = MarketWs::new(cfg()).unwrap();
+        let mut sink = Books(Vec::new(), 0);
+        let mut pending: FuturesUnordered<Op> = FuturesUnordered::new();
+        let frame = |u: u64, bid: &str| {
+            format!(
+                r#"{{"e":"bookTicker","u":{u},"E":1,"T":1,"s":"ETHUSDT","b":"{bid}","B":"1","a":"9","A":"1"}}"#
+            )
+        };
+        for (u, bid) in [(10, "1"), (10, "2"), (9, "3"), (11, "4")] {
+            ws.on_frame(0, frame(u, bid).as_bytes(), &mut pending, &mut sink);
+        }
+        ws.on_frame(0, b"{\"e\":\"bookTicker\"", &mut pending, &mut sink);
+        ws.on_frame(0, br#"{"result":null,"id":1}"#, &mut pending, &mut sink);
+        let bids: Vec<f64> = sink.0.iter().map(|b| b.bid_px).collect();
+        assert_eq!(bids, vec![1.0, 4.0]);
+        assert!(sink.0.iter().all(|b| b.symbol_id == 1));
+        let st = ws.stats();
+        assert_eq!(
+            (st.books, st.stale_books, st.malformed, st.control),
+            (2, 2, 1, 1)
+        );
+        assert_eq!(sink.1, 1);
+        assert_eq!(st.frames, 6);
     }
 
     #[tokio::test(flavor = "current_thread")]
