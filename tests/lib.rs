@@ -67,6 +67,7 @@ pub fn cmd(args: &[&str]) -> Command {
         .env("SHMTRADER_STRATEGY__COOLDOWN_MS", "0")
         .env("SHMTRADER_STRATEGY__ADAPTIVE", "false")
         .env("SHMTRADER_INGEST__SOURCE", "synthetic")
+        .env("SHMTRADER_ML__ENABLED", "false")
         .env("SHMTRADER_STRATEGY__USE_BOOK", "false")
         .env("SHMTRADER_STRATEGY__THRESHOLD", "0.2")
         .env("SHMTRADER_STRATEGY__THRESHOLD_MIN", "0.1")
@@ -158,6 +159,7 @@ pub fn test_config(instance: &str) -> shmtrader_core::Config {
         ("SHMTRADER_STRATEGY__COOLDOWN_MS", "0"),
         ("SHMTRADER_STRATEGY__ADAPTIVE", "false"),
         ("SHMTRADER_INGEST__SOURCE", "synthetic"),
+        ("SHMTRADER_ML__ENABLED", "false"),
         ("SHMTRADER_STRATEGY__USE_BOOK", "false"),
         ("SHMTRADER_STRATEGY__THRESHOLD", "0.2"),
         ("SHMTRADER_STRATEGY__THRESHOLD_MIN", "0.1"),

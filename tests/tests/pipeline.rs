@@ -427,6 +427,8 @@ fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions(
     // The real paper path: market data from the mock's websockets, orders to its REST.
     c.env("SHMTRADER_SUPERVISOR__MAX_RESTARTS", "100")
         .env("SHMTRADER_INGEST__SOURCE", "exchange")
+        .env("SHMTRADER_ML__ENABLED", "true")
+        .env("SHMTRADER_ML__MODEL_DIR", journal_dir().join("ml"))
         .env("SHMTRADER_MOCK__TRADES_PER_SEC", "1500")
         .env("SHMTRADER_STRATEGY__COOLDOWN_MS", "500")
         .env("SHMTRADER_SUPERVISOR__RESTART_BACKOFF_MAX_MS", "300")

@@ -116,6 +116,8 @@ pub struct Config {
     pub indicators: IndicatorsConfig,
     /// Strategy parameters.
     pub strategy: StrategyConfig,
+    /// The ML signal filter.
+    pub ml: MlConfig,
     /// Risk and sizing parameters.
     pub risk: RiskConfig,
     /// Executor settings.
@@ -244,6 +246,24 @@ pub struct StagesConfig {
     pub analytics: StageConfig,
     /// Orders and positions.
     pub executor: StageConfig,
+}
+
+/// The ML signal filter (crates/ml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlConfig {
+    /// Score every signal and drop those under `ml_confidence_threshold`.
+    pub enabled: bool,
+    /// Minimum P(profitable after costs) to trade a signal.
+    pub ml_confidence_threshold: f64,
+    /// Closed trades in the training window.
+    pub window: u32,
+    /// Refit (on a background thread) after this many new closed trades.
+    pub refit_every: u32,
+    /// No model before this many closed trades; until then every signal passes.
+    pub min_examples: u32,
+    /// Where the model is saved and reloaded from (per instance: `<dir>/<instance>.model.json`).
+    pub model_dir: String,
 }
 
 /// Indicator periods (TA-Lib's defaults) and the bar they commit on.
@@ -526,6 +546,18 @@ impl Config {
             return bad(
                 "executor.max_orders_per_10s",
                 "must be in 1..=300 (Binance's limit)",
+            );
+        }
+        let ml = &self.ml;
+        if !(ml.ml_confidence_threshold.is_finite()
+            && (0.0..=1.0).contains(&ml.ml_confidence_threshold))
+        {
+            return bad("ml.ml_confidence_threshold", "must be in [0, 1]");
+        }
+        if ml.window < 20 || ml.refit_every == 0 || ml.min_examples > ml.window {
+            return bad(
+                "ml.window",
+                "need window >= 20, refit_every > 0, min_examples <= window",
             );
         }
         let ig = &self.ingest;

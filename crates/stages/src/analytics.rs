@@ -39,6 +39,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         Box::new(ThreadFitter::spawn()?),
     )?;
     let slot = &inst.control.block().stages[ctx.idx];
+    let mut ml = MlGate::open(&ctx.cfg)?;
 
     // Rebuild: replay history still in the ring, oldest first, up to the cursor.
     let cursor = ticks.cursor();
@@ -90,6 +91,8 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                         if last_source.is_some_and(|l| l >= sig.source_seq) {
                             slot.counters[counter::DUPLICATES_DROPPED]
                                 .fetch_add(1, Ordering::Relaxed);
+                        } else if !ml.admit(&logic, &mut sig, signals.next_seq()) {
+                            slot.counters[counter::ML_REJECTED].fetch_add(1, Ordering::Relaxed);
                         } else {
                             sig.publish_ts_ns = now_ns();
                             signals.push(&sig);
@@ -129,6 +132,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             match outcomes.read() {
                 Read::Record(_, o) => {
                     logic.on_outcome(&o);
+                    ml.on_outcome(&o);
                     slot.counters[counter::OUTCOMES].fetch_add(1, Ordering::Relaxed);
                     did += 1;
                 }
@@ -152,8 +156,106 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             );
         }
     }
+    ml.save();
     ctx.stopped();
     Ok(())
+}
+
+/// The ML signal filter as the analytics stage uses it: scores each signal with the
+/// engine's features at that tick, drops those under `ml.ml_confidence_threshold`, and
+/// learns from the outcomes ring on a background thread. The model is saved at a clean
+/// stop and reloaded at start.
+struct MlGate {
+    filter: Option<shmtrader_ml::OnlineFilter>,
+    clock: shmtrader_ml::SignalClock,
+    path: std::path::PathBuf,
+}
+
+impl MlGate {
+    fn open(cfg: &Config) -> Result<MlGate> {
+        let path =
+            std::path::Path::new(&cfg.ml.model_dir).join(format!("{}.model.json", cfg.instance));
+        let clock = shmtrader_ml::SignalClock::new(cfg.symbols.len());
+        if !cfg.ml.enabled {
+            return Ok(MlGate {
+                filter: None,
+                clock,
+                path,
+            });
+        }
+        let p = shmtrader_ml::FilterParams {
+            threshold: cfg.ml.ml_confidence_threshold,
+            window: cfg.ml.window as usize,
+            refit_every: cfg.ml.refit_every as usize,
+            min_examples: cfg.ml.min_examples as usize,
+            mode: shmtrader_ml::RefitMode::Background,
+            ..shmtrader_ml::FilterParams::default()
+        };
+        let err =
+            |e: shmtrader_ml::MlError| crate::error::StageError::Other(format!("ml filter: {e}"));
+        let filter = if path.exists() {
+            match shmtrader_ml::OnlineFilter::load(p.clone(), &path) {
+                Ok(f) => {
+                    tracing::info!(path = %path.display(), version = f.version(), "ML model reloaded");
+                    f
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "ML model not reloaded; starting without one");
+                    shmtrader_ml::OnlineFilter::new(p).map_err(err)?
+                }
+            }
+        } else {
+            shmtrader_ml::OnlineFilter::new(p).map_err(err)?
+        };
+        Ok(MlGate {
+            filter: Some(filter),
+            clock,
+            path,
+        })
+    }
+
+    /// Scores `sig` (which will get signals-ring sequence `seq`); false = do not trade.
+    fn admit(&mut self, engine: &Engine, sig: &mut Signal, seq: u64) -> bool {
+        let Some(f) = &mut self.filter else {
+            return true;
+        };
+        let sym = sig.symbol_id as usize;
+        let since = self.clock.since_and_mark(sym, sig.exchange_ts_ns);
+        let (Some(feat), Some(sctx)) = (
+            engine.features(sym),
+            shmtrader_ml::SignalContext::from_signal(sig, since, None),
+        ) else {
+            return true;
+        };
+        let x = shmtrader_ml::compute_features(feat, &sctx);
+        let v = f.on_signal(seq, sig.exchange_ts_ns, &x);
+        sig.ml_prob_ppm = v.prob_ppm();
+        v.pass
+    }
+
+    fn on_outcome(&mut self, o: &shmtrader_core::Outcome) {
+        if let Some(f) = &mut self.filter {
+            if let Err(e) = f.on_outcome(o) {
+                tracing::warn!(error = %e, "ML filter could not use an outcome");
+            }
+        }
+    }
+
+    fn save(&self) {
+        let Some(f) = &self.filter else { return };
+        if f.version() == 0 {
+            return;
+        }
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        match f.save(&self.path) {
+            Ok(()) => {
+                tracing::info!(path = %self.path.display(), version = f.version(), "ML model saved")
+            }
+            Err(e) => tracing::warn!(error = %e, "ML model not saved"),
+        }
+    }
 }
 
 /// Recomputes, from a ticks sequence, the signals analytics must publish: used by the

@@ -47,8 +47,11 @@ pub mod counter {
     pub const OUTCOMES: usize = 4;
     /// gaps seen by this stage's consumers. ingest: aggregate-id gaps detected.
     pub const GAPS: usize = 5;
-    /// ingest: trades recovered by REST backfill.
+    /// ingest: trades recovered by REST backfill. analytics: signals the ML filter
+    /// rejected.
     pub const BACKFILLED: usize = 6;
+    /// analytics: signals the ML filter rejected (same slot as ingest's BACKFILLED).
+    pub const ML_REJECTED: usize = 6;
     /// ingest: websocket (re)connects.
     pub const CONNECTS: usize = 7;
 }
