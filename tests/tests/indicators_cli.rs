@@ -98,3 +98,54 @@ fn bad_row_and_missing_file_are_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/klines.csv"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn backtest_cli_writes_summary_json_and_html() {
+    let Some(p) = data("nautechsystems_nautilus_trader/test_kit/ADABTC-1m-2021-11-27.csv") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("shm-bt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, html) = (dir.join("bt.json"), dir.join("bt.html"));
+    let out = Command::new(bin())
+        .args(["backtest", "--data"])
+        .arg(format!("ADABTC={}", p.display()))
+        .arg("--json")
+        .arg(&json)
+        .arg("--report")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for k in [
+        "trades",
+        "win_rate",
+        "net_pnl",
+        "gross_pnl",
+        "fees",
+        "profit_factor",
+        "avg_win",
+        "avg_loss",
+        "max_drawdown",
+        "sharpe",
+        "sortino",
+        "exposure",
+        "ticks",
+    ] {
+        // Present; a ratio that one day of data cannot define (Sharpe) may be null.
+        assert!(
+            v["summary"].as_object().unwrap().contains_key(k),
+            "summary.{k} missing"
+        );
+    }
+    assert!(v["per_symbol"].is_object() && v["trades"].is_array());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg"), "no inline plot in the report");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -106,6 +106,25 @@ enum Cmd {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Replay recorded data through the strategy, risk and fill code; report net results.
+    Backtest {
+        #[command(flatten)]
+        common: Common,
+        /// Data files: trade CSVs, raw captures, Binance aggTrades CSVs, kline files
+        /// (`SYMBOL=PATH` names a kline file's symbol). Files of several symbols share one
+        /// account.
+        #[arg(long, num_args = 1.., required = true)]
+        data: Vec<PathBuf>,
+        /// Write `{"summary", "per_symbol", "trades"}` here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write a self-contained HTML report here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Compare variants (rules, adaptive, regime, ML, random filter) on the same data.
+        #[arg(long)]
+        compare: bool,
+    },
     /// Run the benchmark suite (or one benchmark) and print a table.
     Bench {
         /// Benchmark name (`ring`, ...); all when omitted.
@@ -290,6 +309,23 @@ fn real_main(cli: Cli) -> Result<i32> {
             shmtrader_indicators::write_indicator_csv(&mut out, &klines, &params)?;
             std::io::Write::flush(&mut out).context("writing to stdout")?;
             Ok(0)
+        }
+        Cmd::Backtest {
+            common,
+            data,
+            json,
+            report,
+            compare,
+        } => {
+            let cfg = load_config(&common)?;
+            let code = shmtrader_backtest::cli(shmtrader_backtest::BacktestArgs {
+                config: cfg,
+                data,
+                json,
+                report,
+                compare,
+            })?;
+            Ok(code)
         }
         Cmd::Bench {
             name,

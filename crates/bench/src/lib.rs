@@ -6,6 +6,7 @@
 //! more than an absolute time. Nothing here asserts a time; tests only check that the
 //! rows are produced and sane.
 
+pub mod backtest;
 pub mod error;
 pub mod indicators;
 pub mod ml;
@@ -60,7 +61,15 @@ impl Default for BenchOptions {
 }
 
 /// Benchmarks this crate knows.
-pub const KNOWN: &[&str] = &["ring", "risk", "indicators", "order", "parse", "ml"];
+pub const KNOWN: &[&str] = &[
+    "ring",
+    "risk",
+    "indicators",
+    "order",
+    "parse",
+    "ml",
+    "backtest",
+];
 
 /// Runs one benchmark (`Some(name)`) or all of them. `exe` is the `shmtrader` binary,
 /// used to start helper processes (`exe bench-child ...`).
@@ -79,6 +88,7 @@ pub fn run(name: Option<&str>, exe: &Path, opts: &BenchOptions) -> Result<Vec<Ro
             "order" => rows.extend(order::run(opts)?),
             "parse" => rows.extend(parse::run(opts)?),
             "ml" => rows.extend(ml::run(opts)?),
+            "backtest" => rows.extend(backtest::run(opts)?),
             _ => {}
         }
     }

@@ -173,8 +173,10 @@ impl SymbolRules {
     }
 
     /// Converts an exchange-reported quantity to steps, refusing one that is not a whole
-    /// multiple (tolerance 1e-6 step): an off-grid fill means the executor's picture of the
-    /// symbol is wrong, and silently rounding it would desynchronise the position.
+    /// multiple (tolerance 1e-6 step, or 1e-12 relative for very large step counts, where
+    /// the f64 quantity itself carries more rounding than 1e-6 step): an off-grid fill
+    /// means the executor's picture of the symbol is wrong, and silently rounding it
+    /// would desynchronise the position.
     pub fn exact_steps(&self, symbol_id: u32, qty: f64) -> Result<u64> {
         if !qty.is_finite() || qty <= 0.0 {
             return Err(RiskError::InvalidValue {
@@ -184,7 +186,7 @@ impl SymbolRules {
         }
         let x = qty / self.step_f64;
         let r = x.round();
-        if (x - r).abs() > 1e-6 || !(1.0..MAX_STEPS).contains(&r) {
+        if (x - r).abs() > 1e-6_f64.max(r * 1e-12) || !(1.0..MAX_STEPS).contains(&r) {
             return Err(RiskError::OffStepQty {
                 symbol_id,
                 qty,
