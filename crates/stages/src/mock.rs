@@ -98,6 +98,11 @@ pub fn run(mcfg: MockConfig, attach: Option<(&Config, u64)>) -> Result<()> {
                     if let Some(slot) = i2.control.stage(stage_idx::MOCK) {
                         slot.heartbeat_ns.store(mono_ns(), Ordering::Release);
                     }
+                    // No orphan venue when the launcher is gone.
+                    if !i2.control.owner_alive() {
+                        tracing::warn!("the launcher is gone; stopping the mock exchange");
+                        t2.store(true, Ordering::Relaxed);
+                    }
                     std::thread::sleep(Duration::from_millis(hb_ms.max(1)));
                 }
             }));

@@ -170,6 +170,13 @@ impl StageCtx {
         if now.saturating_sub(self.last_hb) >= self.hb_interval_ns / 2 {
             self.slot().heartbeat_ns.store(now, Ordering::Release);
             self.last_hb = now;
+            // A stage whose launcher died (SIGKILL, a crashed test) must not run on as an
+            // orphan: nobody supervises it and it holds a core. Checked at heartbeat
+            // rate, not per record.
+            if !self.inst.control.owner_alive() && !self.term.load(Ordering::Relaxed) {
+                tracing::warn!(stage = self.name, "the launcher is gone; stopping");
+                self.term.store(true, Ordering::Relaxed);
+            }
         }
     }
 
