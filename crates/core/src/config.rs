@@ -439,8 +439,12 @@ impl Config {
             let Some(rest) = k.strip_prefix("SHMTRADER_") else {
                 continue;
             };
-            // Variables that are not config keys (SHMTRADER_DATA, SHMTRADER_BIN, ...).
-            if NON_CONFIG_VARS.contains(&rest) {
+            // Variables that are not config keys (SHMTRADER_DATA, SHMTRADER_BIN,
+            // SHMTRADER_TALIB_REF, ...): a name without `__` is a key only if it is one
+            // of the top-level scalars.
+            if NON_CONFIG_VARS.contains(&rest)
+                || (!rest.contains("__") && !TOP_LEVEL_KEYS.contains(&rest))
+            {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
@@ -762,6 +766,9 @@ impl Config {
 /// `SHMTRADER_*` variables that are not configuration keys.
 const NON_CONFIG_VARS: &[&str] = &["DATA", "REQUIRE_DATA", "BIN", "CONFIG", "INSTANCE", "LOG"];
 
+/// Top-level keys that `SHMTRADER_<KEY>` (no `__`) may set.
+const TOP_LEVEL_KEYS: &[&str] = &["MODE", "SYMBOLS"];
+
 fn is_loopback_url(url: &str) -> bool {
     let rest = url.split("://").nth(1).unwrap_or("");
     rest.starts_with("127.") || rest.starts_with("localhost") || rest.starts_with("[::1]")
@@ -908,6 +915,7 @@ mod tests {
             [
                 ("SHMTRADER_RISK__LEVERAGE", "7"),
                 ("SHMTRADER_DATA", "/nope"),
+                ("SHMTRADER_TALIB_REF", "/tmp/talib-ref"),
             ],
         )
         .unwrap();
