@@ -320,13 +320,4 @@ mod tests {
         );
         assert!(rows.iter().all(|r| r.value.is_finite() && r.value > 0.0));
     }
-
-    /// The full run, printed: `cargo test --release -p shmtrader-bench order_full --
-    /// --ignored --nocapture` (the same as `shmtrader bench order` without the CLI).
-    #[test]
-    #[ignore = "slow; a measurement, not a check"]
-    fn order_full() {
-        let rows = run(&BenchOptions::default()).unwrap();
-        eprintln!("{}", crate::print_table(&rows));
-    }
 }

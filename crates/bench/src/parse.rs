@@ -269,15 +269,6 @@ mod tests {
         assert!(rows[0].ratio.is_some_and(|x| x > 0.0));
     }
 
-    /// The full run, for measuring without the CLI:
-    /// `cargo test -p shmtrader-bench --release parse::tests::full -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "full benchmark; run in release with --ignored --nocapture"]
-    fn full_run_prints_the_table() {
-        let rows = run(&BenchOptions::default()).unwrap();
-        println!("{}", crate::print_table(&rows));
-    }
-
     #[test]
     fn decimal_formatting_of_the_generator() {
         assert_eq!(fmt_dec(639439, 1), "63943.9");

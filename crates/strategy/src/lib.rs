@@ -5,6 +5,7 @@
 //! process and the backtest run the same code.
 
 pub mod adaptive;
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod micro;
