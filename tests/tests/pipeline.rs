@@ -559,3 +559,70 @@ fn executor_killed_repeatedly_never_sends_a_signal_twice_and_rebuilds_positions(
         assert!(seen.contains(id), "the mock has {id}, the journal does not");
     }
 }
+
+/// The ML filter runs inside the analytics process: every signal is scored, closed
+/// trades (real outcomes) train a model in the background, rejected signals get shadow
+/// trades, and `status` shows the filter's figures. The model is saved at the clean stop.
+#[test]
+fn ml_filter_runs_in_analytics_and_reports_in_status() {
+    let inst = instance("ml");
+    let _c = Cleanup(inst.clone());
+    let model_dir = std::env::temp_dir().join(format!("shmtrader-ml-{inst}"));
+    let _ = std::fs::remove_dir_all(&model_dir);
+    let md = model_dir.to_string_lossy().to_string();
+    let child = spawn_run(
+        &inst,
+        16,
+        &[
+            ("SHMTRADER_ML__ENABLED", "true"),
+            ("SHMTRADER_ML__MIN_EXAMPLES", "20"),
+            ("SHMTRADER_ML__WINDOW", "200"),
+            ("SHMTRADER_ML__REFIT_EVERY", "10"),
+            ("SHMTRADER_ML__MODEL_DIR", md.as_str()),
+            // Short holds so trades close and become labels within the run, and no
+            // fees so that some of them win on the synthetic random walk (a model needs
+            // both classes).
+            ("SHMTRADER_RISK__MAX_HOLD_MS", "120"),
+            ("SHMTRADER_EXECUTOR__VENUE", "simulated"),
+            ("SHMTRADER_RISK__TAKER_FEE", "0"),
+            ("SHMTRADER_RISK__SLIPPAGE", "0"),
+        ],
+    );
+    let live = poll(Duration::from_secs(12), || {
+        status(&inst).filter(|v| v["ml"]["signals_scored"].as_f64().unwrap_or(0.0) > 0.0)
+    })
+    .expect("status shows scored signals");
+    assert_eq!(live["ml"]["enabled"], true, "{}", live["ml"]);
+    for key in [
+        "rolling",
+        "cache",
+        "threshold",
+        "model_version",
+        "shadow_open",
+    ] {
+        assert!(
+            live["ml"].get(key).is_some(),
+            "ml.{key} missing: {}",
+            live["ml"]
+        );
+    }
+    let out = finish(child, Duration::from_secs(40));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    let i = Instance::open(&inst).expect("kept segments");
+    let f = i.control.ml().expect("analytics published ML figures");
+    use shmtrader_stages::runtime::mlfig;
+    eprintln!("ml figures at the end: {f:?}");
+    assert_eq!(f[mlfig::ENABLED], 1.0);
+    assert!(f[mlfig::SIGNALS] > 0.0);
+    assert!(f[mlfig::SIGNALS_PASSED] <= f[mlfig::SIGNALS]);
+    // Trades closed and were joined with their signals' features; training needs about
+    // 150 labels (fit, calibration and validation holdouts of at least 30).
+    assert!(f[mlfig::LABELLED] >= 150.0, "labels: {f:?}\n{stderr}");
+    assert!(
+        f[mlfig::VERSION] >= 1.0,
+        "no model trained: {f:?}\n{stderr}"
+    );
+    assert!(model_dir.join(format!("{inst}.model.json")).exists());
+    let _ = std::fs::remove_dir_all(&model_dir);
+}

@@ -38,7 +38,7 @@ pub use data::{IntrabarPath, Market};
 pub use error::{BacktestError, Result};
 pub use params::{engine_params, indicator_params, risk_params, symbol_rules};
 pub use report::Report;
-pub use sim::{simulate, SignalFilter, SimResult, SimSettings, TradeRecord};
+pub use sim::{simulate, MlExample, SignalFilter, SimResult, SimSettings, TradeRecord, Verdict};
 
 use shmtrader_core::Config;
 use std::path::{Path, PathBuf};
@@ -102,6 +102,7 @@ pub fn settings(
         curve_interval_ns: opts.curve_interval_ms.saturating_mul(1_000_000),
         progress: opts.progress,
         label: label.to_string(),
+        record_examples: false,
     })
 }
 

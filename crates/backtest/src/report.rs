@@ -8,7 +8,7 @@
 use crate::data::{IntrabarPath, Market, SymbolSource};
 use crate::error::{BacktestError, Result};
 use crate::metrics::{summarize, Summary, TradeStats};
-use crate::sim::{CurvePoint, SignalFilter, SimResult, SimSettings, TradeRecord};
+use crate::sim::{CurvePoint, MlFilterSummary, SignalFilter, SimResult, SimSettings, TradeRecord};
 use serde::Serialize;
 use shmtrader_risk::ImpactModel;
 use shmtrader_strategy::Regime;
@@ -87,6 +87,14 @@ pub fn filter_name(f: &SignalFilter) -> String {
         SignalFilter::Random { pass_rate, seed } => {
             format!("random(pass_rate={pass_rate:.4}, seed={seed})")
         }
+        SignalFilter::Precomputed(v) => {
+            let pass = v.iter().filter(|d| d.pass).count();
+            format!("precomputed({pass} of {} signals pass)", v.len())
+        }
+        SignalFilter::Online(p) => format!(
+            "ml_online(threshold={}, window={}, refit_every={}, min_examples={})",
+            p.threshold, p.window, p.refit_every, p.min_examples
+        ),
     }
 }
 
@@ -109,6 +117,8 @@ pub struct Report {
     pub curve: Vec<CurvePoint>,
     /// End-of-day equity (bootstrap, HTML).
     pub daily_equity: Vec<(u64, f64)>,
+    /// The online ML filter's counters and accuracy, when the run used it.
+    pub ml_filter: Option<MlFilterSummary>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +128,8 @@ struct JsonView<'a> {
     per_regime: &'a BTreeMap<String, TradeStats>,
     assumptions: &'a Assumptions,
     data: &'a [SymbolSource],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ml_filter: Option<&'a MlFilterSummary>,
     trades: &'a [TradeRecord],
 }
 
@@ -173,6 +185,7 @@ impl Report {
             assumptions: Assumptions::of(settings, intrabar),
             curve: sim.curve,
             daily_equity: sim.daily_equity,
+            ml_filter: sim.ml,
         }
     }
 
@@ -185,6 +198,7 @@ impl Report {
             per_regime: &self.per_regime,
             assumptions: &self.assumptions,
             data: &self.data,
+            ml_filter: self.ml_filter.as_ref(),
             trades: &self.trades,
         };
         serde_json::to_string_pretty(&v).map_err(|e| BacktestError::Report(e.to_string()))
@@ -252,6 +266,24 @@ impl Report {
                 refused.join(", ")
             }
         );
+        if let Some(ml) = &self.ml_filter {
+            let m = &ml.metrics;
+            let _ = writeln!(
+                o,
+                "  ml filter     model v{}, {} labels, {} refits; last {} labelled: AUC {}, log loss {:.4}, Brier {:.4}; win rate passed {} ({}), rejected {} ({})",
+                ml.stats.version,
+                ml.stats.labelled,
+                ml.stats.refits,
+                m.scores.n,
+                opt(m.scores.auc, 3),
+                m.scores.log_loss,
+                m.scores.brier,
+                opt(m.passed_win_rate, 3),
+                m.passed,
+                opt(m.rejected_win_rate, 3),
+                m.rejected
+            );
+        }
         let _ = writeln!(o);
         let _ = writeln!(
             o,

@@ -41,22 +41,25 @@ use crate::error::{BacktestError, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use shmtrader_core::{ExitReason, Outcome, Side, Signal};
+use shmtrader_ml::{FeatureVec, FilterParams, OnlineFilter, SignalClock, SignalContext};
 use shmtrader_risk::paper::{PaperFill, PaperOrder, PaperOrderKind};
 use shmtrader_risk::{
-    Decision, EntryRequest, FillReport, PaperBroker, RiskEngine, RiskParams, SymbolRules,
+    Decision, EntryRequest, FillReport, PaperBroker, RiskEngine, RiskParams, ShadowBook,
+    SymbolRules,
 };
 use shmtrader_strategy::{
     strength, Engine, EngineParams, EngineStats, Features, InlineFitter, Regime, SignalInputs,
     SignalParams,
 };
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Funding interval: 8 hours (Binance USD-M perpetuals settle at 00:00, 08:00, 16:00 UTC).
 pub const FUNDING_INTERVAL_NS: u64 = 8 * 3_600 * 1_000_000_000;
 const NS_PER_DAY: u64 = 86_400_000_000_000;
 
 /// Which signals reach the risk gate (the `--compare` variants).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum SignalFilter {
     /// Every signal the engine emits.
     #[default]
@@ -72,7 +75,51 @@ pub enum SignalFilter {
         /// Seed of the draws.
         seed: u64,
     },
+    /// A verdict decided in advance for each signal of the stream, in order (the
+    /// walk-forward ML filter, or a random filter over the same signals). The stream
+    /// must be the one the verdicts were computed for: each verdict names its signal's
+    /// time and symbol and a mismatch is an error, never a silent misalignment.
+    Precomputed(Arc<[Verdict]>),
+    /// The live ML filter ([`OnlineFilter`] with inline refits), learning from the
+    /// outcomes of the trades it passed and the shadow outcomes of those it rejected,
+    /// as the analytics stage runs it.
+    Online(Box<FilterParams>),
 }
+
+/// A precomputed verdict on one signal (see [`SignalFilter::Precomputed`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Verdict {
+    /// Time of the signal's tick (ns).
+    pub ts_ns: u64,
+    /// Its symbol.
+    pub symbol_id: u32,
+    /// Whether it passes.
+    pub pass: bool,
+}
+
+/// A signal with its features at signal time and the label its shadow trade earned
+/// (see [`shmtrader_risk::ShadowBook`]): the ML filter's training and evaluation rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MlExample {
+    /// Position of the signal in the engine's signal stream.
+    pub signal_seq: u64,
+    /// Symbol id.
+    pub symbol_id: u32,
+    /// Signal time (ns).
+    pub ts_ns: u64,
+    /// Shadow exit time (ns): when the label became known.
+    pub exit_ts_ns: u64,
+    /// Features at signal time.
+    pub x: FeatureVec,
+    /// Shadow trade's PnL after spread, impact and fees, at the reference notional.
+    pub net_pnl: f64,
+}
+
+/// Reference notional of shadow trades (USDT): the labels' size. Its only effect is
+/// through impact, which the default square-root model keeps small.
+pub const SHADOW_NOTIONAL_USD: f64 = 1_000.0;
+/// Shadow trades open at once, at most.
+const SHADOW_CAPACITY: usize = 4_096;
 
 /// Whether a signal follows the trend or bets on reversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +189,8 @@ pub struct SimSettings {
     pub progress: bool,
     /// Label of the progress bar.
     pub label: String,
+    /// Record every signal's features and shadow-trade label ([`SimResult::examples`]).
+    pub record_examples: bool,
 }
 
 /// One closed trade.
@@ -252,6 +301,32 @@ pub struct SimResult {
     pub reduce_only_rejected: u64,
     /// Engine counters.
     pub engine: EngineStats,
+    /// Every signal's features and shadow label, in signal order (only with
+    /// `record_examples`; signals whose shadow had not exited by the end have none).
+    pub examples: Vec<MlExample>,
+    /// The online ML filter at the end ([`SignalFilter::Online`] only).
+    pub ml: Option<MlFilterSummary>,
+    /// Time and symbol of every signal, in signal order (only with `record_examples`):
+    /// what a [`SignalFilter::Precomputed`] verdict list must line up with.
+    pub signal_log: Vec<(u64, u32)>,
+}
+
+/// What the online ML filter did over the run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MlFilterSummary {
+    /// Counters (model version, labels, refits).
+    pub stats: shmtrader_ml::FilterStats,
+    /// Rolling accuracy over its last labelled signals.
+    pub metrics: shmtrader_ml::MetricsSnapshot,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PendingSignal {
+    ts_ns: u64,
+    symbol_id: u32,
+    x: Option<FeatureVec>,
+    /// Rejected by the online ML filter: its shadow outcome is reported to the filter.
+    ml_rejected: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -289,6 +364,13 @@ struct Sim<'a> {
     next_funding: u64,
     ending: bool,
     fills: Vec<PaperFill>,
+    /// Shadow trades (when recording examples or running the online ML filter).
+    shadow: Option<ShadowBook>,
+    shadow_out: Vec<Outcome>,
+    clock: SignalClock,
+    pending_signals: HashMap<u64, PendingSignal>,
+    record_examples: bool,
+    online: Option<OnlineFilter>,
     r: SimResult,
 }
 
@@ -317,6 +399,24 @@ impl<'a> Sim<'a> {
             SignalFilter::Random { pass_rate, seed } => (pass_rate, seed),
             _ => (1.0, 0),
         };
+        let online = match &s.filter {
+            SignalFilter::Online(p) => {
+                let mut p = (**p).clone();
+                // Refits on the simulation's thread, at the same outcome each run.
+                p.mode = shmtrader_ml::RefitMode::Inline;
+                Some(OnlineFilter::new(p).map_err(|e| BacktestError::Param(e.to_string()))?)
+            }
+            _ => None,
+        };
+        let shadow = if s.record_examples || online.is_some() {
+            Some(ShadowBook::new(
+                &s.risk,
+                SHADOW_NOTIONAL_USD,
+                SHADOW_CAPACITY,
+            )?)
+        } else {
+            None
+        };
         if !(0.0..=1.0).contains(&pass) {
             return Err(BacktestError::Param(format!(
                 "random filter pass rate {pass} is not in [0, 1]"
@@ -329,7 +429,7 @@ impl<'a> Sim<'a> {
             broker: PaperBroker::new(&s.risk),
             latency_ns: s.risk.latency_ns,
             risk,
-            filter: s.filter,
+            filter: s.filter.clone(),
             rng: ChaCha8Rng::seed_from_u64(seed),
             funding_rate: s.funding_rate_8h,
             orders: HashMap::new(),
@@ -339,6 +439,12 @@ impl<'a> Sim<'a> {
             next_funding: 0,
             ending: false,
             fills: Vec::with_capacity(8),
+            shadow,
+            shadow_out: Vec::with_capacity(8),
+            clock: SignalClock::new(n),
+            pending_signals: HashMap::new(),
+            record_examples: s.record_examples,
+            online,
             r: SimResult {
                 symbols: market.symbols.clone(),
                 starting_equity: s.risk.starting_equity,
@@ -439,6 +545,10 @@ impl<'a> Sim<'a> {
             Some(oc) => {
                 self.record_trade(&oc, close_part);
                 self.engine.on_outcome(&oc);
+                if let Some(f) = &mut self.online {
+                    // An outcome the filter cannot use is its counter, not a failure.
+                    let _ = f.on_outcome(&oc);
+                }
                 let st = &mut self.syms[i];
                 st.slip_acc = open_part;
                 st.funding_acc = 0.0;
@@ -514,27 +624,117 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
-    fn passes_filter(&mut self, sig: &Signal) -> bool {
-        match self.filter {
+    fn passes_filter(&mut self, sig: &Signal, seq: u64, x: Option<&FeatureVec>) -> Result<bool> {
+        Ok(match &self.filter {
             SignalFilter::None => true,
-            SignalFilter::Random { pass_rate, .. } => self.rng.gen::<f64>() < pass_rate,
+            SignalFilter::Random { pass_rate, .. } => self.rng.gen::<f64>() < *pass_rate,
             SignalFilter::Regime => {
                 let (Some(f), Some(side)) =
                     (self.engine.features(sig.symbol_id as usize), sig.side())
                 else {
-                    return false;
+                    return Ok(false);
                 };
                 let kind = signal_kind(&self.signal_params, f, side);
                 regime_agrees(kind, Regime::from_code(sig.regime))
             }
+            SignalFilter::Precomputed(v) => {
+                let Some(d) = usize::try_from(seq).ok().and_then(|i| v.get(i)) else {
+                    return Err(BacktestError::Param(format!(
+                        "precomputed filter has {} verdicts; signal {seq} has none",
+                        v.len()
+                    )));
+                };
+                if d.ts_ns != sig.exchange_ts_ns || d.symbol_id != sig.symbol_id {
+                    return Err(BacktestError::Param(format!(
+                        "precomputed filter verdict {seq} is for symbol {} at {} but the \
+                         signal is symbol {} at {}: the signal stream differs",
+                        d.symbol_id, d.ts_ns, sig.symbol_id, sig.exchange_ts_ns
+                    )));
+                }
+                d.pass
+            }
+            SignalFilter::Online(_) => match (&mut self.online, x) {
+                (Some(f), Some(x)) => f.on_signal(seq, sig.exchange_ts_ns, x).pass,
+                _ => true,
+            },
+        })
+    }
+
+    /// The ML features of a signal, as the analytics stage computes them.
+    fn features_of(&mut self, sig: &Signal) -> Option<FeatureVec> {
+        let sym = sig.symbol_id as usize;
+        let since = self.clock.since_and_mark(sym, sig.exchange_ts_ns);
+        let f = self.engine.features(sym)?;
+        let ctx = SignalContext::from_signal(sig, since, None)?;
+        Some(shmtrader_ml::compute_features(f, &ctx))
+    }
+
+    /// Feeds a trade to the shadow trades; their outcomes become examples and, for
+    /// signals the online filter rejected, its shadow labels.
+    fn shadow_tick(&mut self, sym: u32, price: f64, ts: u64) {
+        let Some(book) = &mut self.shadow else { return };
+        if book.open_count() == 0 {
+            return;
         }
+        let mut out = std::mem::take(&mut self.shadow_out);
+        out.clear();
+        book.on_tick(sym, price, ts, |o| out.push(o));
+        for o in out.drain(..) {
+            let Some(p) = self.pending_signals.remove(&o.signal_seq) else {
+                continue;
+            };
+            if self.record_examples {
+                if let Some(x) = p.x {
+                    self.r.examples.push(MlExample {
+                        signal_seq: o.signal_seq,
+                        symbol_id: p.symbol_id,
+                        ts_ns: p.ts_ns,
+                        exit_ts_ns: o.exit_ts_ns,
+                        x,
+                        net_pnl: o.net_pnl,
+                    });
+                }
+            }
+            if p.ml_rejected {
+                if let Some(f) = &mut self.online {
+                    let _ = f.on_outcome(&o);
+                }
+            }
+        }
+        self.shadow_out = out;
     }
 
     fn on_signal(&mut self, sig: &Signal, ts: u64) -> Result<()> {
         let seq = self.signal_seq;
         self.signal_seq += 1;
         self.r.signals += 1;
-        if !self.passes_filter(sig) {
+        if self.record_examples {
+            self.r.signal_log.push((sig.exchange_ts_ns, sig.symbol_id));
+        }
+        let x = if self.shadow.is_some() {
+            self.features_of(sig)
+        } else {
+            None
+        };
+        let pass = self.passes_filter(sig, seq, x.as_ref())?;
+        let ml_rejected = !pass && self.online.is_some();
+        if self.record_examples || ml_rejected {
+            let atr = self.risk.atr(sig.symbol_id);
+            if let (Some(book), Some(side), Some(atr)) = (&mut self.shadow, sig.side(), atr) {
+                if book.open(seq, sig.symbol_id, side, atr, ts) {
+                    self.pending_signals.insert(
+                        seq,
+                        PendingSignal {
+                            ts_ns: sig.exchange_ts_ns,
+                            symbol_id: sig.symbol_id,
+                            x,
+                            ml_rejected,
+                        },
+                    );
+                }
+            }
+        }
+        if !pass {
             self.r.filtered += 1;
             return Ok(());
         }
@@ -611,6 +811,9 @@ impl<'a> Sim<'a> {
                     self.r.book_updates += 1;
                     self.engine.on_book(b);
                     self.broker.on_book(b.symbol_id, b.bid_px, b.ask_px);
+                    if let Some(sb) = &mut self.shadow {
+                        sb.on_book(b.symbol_id, b.bid_px, b.ask_px);
+                    }
                     continue;
                 }
                 Event::Trade(t) => {
@@ -634,6 +837,7 @@ impl<'a> Sim<'a> {
                         self.submit(o, qty, ts)?;
                     }
                     self.resolve_fills(sym, t.price, ts)?;
+                    self.shadow_tick(sym, t.price, ts);
                     if let Some(sig) = self.engine.on_tick(seq as u64, t) {
                         self.on_signal(&sig, ts)?;
                     }
@@ -682,6 +886,12 @@ impl<'a> Sim<'a> {
         self.r.last_ts_ns = prev_ts;
         self.r.span_ns = prev_ts - first_ts;
         self.r.engine = self.engine.stats();
+        if let Some(f) = &self.online {
+            self.r.ml = Some(MlFilterSummary {
+                stats: f.stats(),
+                metrics: f.metrics(),
+            });
+        }
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use shmtrader_backtest::data::{Event, IntrabarPath, Market};
 use shmtrader_backtest::synth::{market_from_bars, normal, random_walk_bars, random_walk_ticks};
 use shmtrader_backtest::{
     run, run_market, settings, simulate, BacktestOptions, SignalFilter, SimResult, SimSettings,
+    Verdict,
 };
 use shmtrader_core::Config;
 use shmtrader_indicators::{Bar, IndicatorParams, IndicatorSet};
@@ -133,7 +134,7 @@ fn files_in_any_order_give_the_same_json() {
 }
 
 #[test]
-fn compare_is_deterministic_and_does_not_fake_the_ml_row() {
+fn compare_is_deterministic_and_reports_the_ml_variants() {
     // 20:00 → 02:40 UTC: two days for the bootstrap.
     let m = random_walk_ticks(2, 400, 20, DAY0_MS + 20 * 3_600_000, 0.002, 11);
     let c = Config::embedded_default().unwrap();
@@ -155,23 +156,88 @@ fn compare_is_deterministic_and_does_not_fake_the_ml_row() {
             "adaptive",
             "adaptive+regime",
             "ml_filter",
-            "random"
+            "ml_online",
+            "random",
+            "random_regime"
         ]
     );
-    let ml = &v["variants"][3];
-    assert!(ml["summary"].is_null() && ml["pnl_diff_ci"].is_null());
-    assert_eq!(ml["note"], "not built yet");
     // The baseline's difference to itself is exactly zero.
     assert_eq!(
         v["variants"][0]["pnl_diff_ci"],
         serde_json::json!([0.0, 0.0])
     );
-    let rules = a.by_name()["rules"].summary.clone().unwrap();
+    let by = a.by_name();
+    let rules = by["rules"].summary.clone().unwrap();
     assert_eq!(rules.filtered, 0);
-    let regime = a.by_name()["adaptive+regime"].summary.clone().unwrap();
+    let regime = by["adaptive+regime"].summary.clone().unwrap();
     assert!(regime.filtered <= regime.signals);
-    assert!(a.table().contains("not built yet"));
+    // Every ML-side variant runs on the rules engine's signal stream.
+    for name in ["ml_filter", "ml_online", "random"] {
+        let s = by[name].summary.clone().unwrap();
+        assert_eq!(s.signals, rules.signals, "{name}");
+    }
+    // Too few signals for a model trained before any window: nothing is scored, every
+    // signal passes (as live without a model), and the row says so.
+    let e = by["ml_filter"].ml.clone().unwrap();
+    assert_eq!(e.signals as u64, rules.signals);
+    assert!(e.labelled <= e.signals);
+    assert_eq!(e.scored, 0);
+    assert!(e.scores.is_none());
+    let ml = by["ml_filter"].summary.clone().unwrap();
+    assert_eq!((ml.filtered, ml.stats.net_pnl), (0, rules.stats.net_pnl));
+    assert!(by["ml_filter"]
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("no signal scored"));
+    assert!(a.table().contains("ml_filter"));
     assert!(a.to_html().unwrap().contains("<svg"));
+}
+
+/// Precomputed verdicts must belong to the stream they are applied to: a verdict list
+/// for other signals is an error, never a silent misalignment.
+#[test]
+fn precomputed_verdicts_must_line_up_with_the_signals() {
+    let m = random_walk_ticks(2, 400, 20, DAY0_MS, 0.002, 11);
+    let c = Config::embedded_default().unwrap();
+    let mut s = settings(&c, &m, &opts(), false, SignalFilter::None, "t").unwrap();
+    s.record_examples = true;
+    let base = simulate(&m, &s).unwrap();
+    assert!(base.signals > 2, "{}", base.signals);
+    assert_eq!(base.signal_log.len() as u64, base.signals);
+    // Every shadow label comes from a signal of the log, after its signal.
+    for e in &base.examples {
+        let (ts, sym) = base.signal_log[e.signal_seq as usize];
+        assert_eq!((e.ts_ns, e.symbol_id), (ts, sym));
+        assert!(e.exit_ts_ns > e.ts_ns);
+        assert!(e.x.iter().all(|v| v.is_finite()));
+    }
+    let verdicts = |log: &[(u64, u32)], pass: bool| -> std::sync::Arc<[Verdict]> {
+        log.iter()
+            .map(|&(ts_ns, symbol_id)| Verdict {
+                ts_ns,
+                symbol_id,
+                pass,
+            })
+            .collect()
+    };
+    // All pass: the rules run again, bit for bit.
+    s.record_examples = false;
+    s.filter = SignalFilter::Precomputed(verdicts(&base.signal_log, true));
+    let same = simulate(&m, &s).unwrap();
+    assert_eq!(same.trades, base.trades);
+    // None pass: no trade.
+    s.filter = SignalFilter::Precomputed(verdicts(&base.signal_log, false));
+    let none = simulate(&m, &s).unwrap();
+    assert!(none.trades.is_empty());
+    assert_eq!(none.filtered, base.signals);
+    // Shifted by one signal: refused.
+    s.filter = SignalFilter::Precomputed(verdicts(&base.signal_log[1..], true));
+    let err = simulate(&m, &s).unwrap_err().to_string();
+    assert!(
+        err.contains("signal stream differs") || err.contains("has none"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------- costs by hand

@@ -353,6 +353,20 @@ impl OnlineFilter {
         }
     }
 
+    /// Moves the pending signal at key `from` to key `to` (false if there is none). The
+    /// analytics stage keys a signal before the verdict and re-keys a passed one with the
+    /// signals-ring sequence its real outcome will carry; rejected signals keep keys of
+    /// their own, so they never collide with published ones.
+    pub fn rekey(&mut self, from: u64, to: u64) -> bool {
+        match self.pending.take(from) {
+            Some(p) => {
+                self.pending.insert(to, p);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A closed trade — real, or the shadow outcome of a rejected signal. Joins it with
     /// its signal's features; returns whether it became a label. Errors (and counts) an
     /// outcome that is not an exited trade. May trigger a refit.

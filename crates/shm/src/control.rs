@@ -24,13 +24,15 @@ pub const MAX_SYMBOLS: usize = shmtrader_core::MAX_SYMBOLS;
 pub const STAGE_COUNTERS: usize = 8;
 /// Trading figures published by the executor.
 pub const TRADING_FIGURES: usize = 32;
+/// ML filter figures published by analytics.
+pub const ML_FIGURES: usize = 24;
 /// Latency histograms.
 pub const HISTOGRAMS: usize = 8;
 /// Buckets per histogram: 4 sub-buckets per power of two of nanoseconds.
 pub const HIST_BUCKETS: usize = 256;
 
 const CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"SHMCTRL1");
-const CONTROL_VERSION: u32 = 2;
+const CONTROL_VERSION: u32 = 3;
 /// Values per open position published by the executor: signed size, entry price, mark
 /// price, unrealized PnL.
 pub const POSITION_FIELDS: usize = 4;
@@ -278,6 +280,8 @@ pub struct ControlBlock {
     trading: [AtomicU64; TRADING_FIGURES],
     positions_seq: AtomicU64,
     positions: [[AtomicU64; POSITION_FIELDS]; MAX_SYMBOLS],
+    ml_seq: AtomicU64,
+    ml: [AtomicU64; ML_FIGURES],
     /// Latency histograms.
     pub histograms: [Histogram; HISTOGRAMS],
 }
@@ -450,46 +454,63 @@ impl Control {
 
     /// Publishes the executor's trading figures as one consistent snapshot.
     pub fn set_trading(&self, figures: &[f64; TRADING_FIGURES]) {
-        let seq = self.block.trading_seq.load(Ordering::Relaxed);
-        // Odd while writing; the fence orders it before the words (pairs with the
-        // reader's fence(Acquire)).
-        self.block
-            .trading_seq
-            .store(seq.wrapping_add(1), Ordering::Relaxed);
-        fence(Ordering::Release);
-        for (w, v) in self.block.trading.iter().zip(figures) {
-            w.store(v.to_bits(), Ordering::Relaxed);
-        }
-        // Release: publishes the words.
-        self.block
-            .trading_seq
-            .store(seq.wrapping_add(2), Ordering::Release);
+        publish_figures(&self.block.trading_seq, &self.block.trading, figures);
     }
 
     /// Reads the trading figures (a consistent snapshot; `None` if never written or
     /// the writer is stuck mid-update).
     pub fn trading(&self) -> Option<[f64; TRADING_FIGURES]> {
-        for _ in 0..64 {
-            let s1 = self.block.trading_seq.load(Ordering::Acquire);
-            if s1 == 0 {
-                return None;
-            }
-            if s1 % 2 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let mut out = [0.0; TRADING_FIGURES];
-            for (o, w) in out.iter_mut().zip(&self.block.trading) {
-                *o = f64::from_bits(w.load(Ordering::Relaxed));
-            }
-            // Pairs with the writer's fence(Release).
-            fence(Ordering::Acquire);
-            if self.block.trading_seq.load(Ordering::Relaxed) == s1 {
-                return Some(out);
-            }
-        }
-        None
+        read_figures(&self.block.trading_seq, &self.block.trading)
     }
+
+    /// Publishes the analytics stage's ML filter figures as one consistent snapshot.
+    pub fn set_ml(&self, figures: &[f64; ML_FIGURES]) {
+        publish_figures(&self.block.ml_seq, &self.block.ml, figures);
+    }
+
+    /// Reads the ML filter figures (`None` if never written).
+    pub fn ml(&self) -> Option<[f64; ML_FIGURES]> {
+        read_figures(&self.block.ml_seq, &self.block.ml)
+    }
+}
+
+/// Seqlock write of a block of f64 figures. Single writer per block.
+fn publish_figures(seq_word: &AtomicU64, words: &[AtomicU64], figures: &[f64]) {
+    let seq = seq_word.load(Ordering::Relaxed);
+    // Odd while writing; the fence orders it before the words (pairs with the
+    // reader's fence(Acquire)).
+    seq_word.store(seq.wrapping_add(1), Ordering::Relaxed);
+    fence(Ordering::Release);
+    for (w, v) in words.iter().zip(figures) {
+        w.store(v.to_bits(), Ordering::Relaxed);
+    }
+    // Release: publishes the words.
+    seq_word.store(seq.wrapping_add(2), Ordering::Release);
+}
+
+/// Seqlock read of a block written by [`publish_figures`]: a consistent snapshot, or
+/// `None` if never written or the writer is stuck mid-update.
+fn read_figures<const N: usize>(seq_word: &AtomicU64, words: &[AtomicU64; N]) -> Option<[f64; N]> {
+    for _ in 0..64 {
+        let s1 = seq_word.load(Ordering::Acquire);
+        if s1 == 0 {
+            return None;
+        }
+        if s1 % 2 == 1 {
+            std::hint::spin_loop();
+            continue;
+        }
+        let mut out = [0.0; N];
+        for (o, w) in out.iter_mut().zip(words) {
+            *o = f64::from_bits(w.load(Ordering::Relaxed));
+        }
+        // Pairs with the writer's fence(Release).
+        fence(Ordering::Acquire);
+        if seq_word.load(Ordering::Relaxed) == s1 {
+            return Some(out);
+        }
+    }
+    None
 }
 
 impl Control {
@@ -584,6 +605,23 @@ mod tests {
             let f = Histogram::bucket_floor(Histogram::bucket_of(v));
             assert!((v - f) as f64 / v as f64 <= 0.25, "{v} {f}");
         }
+    }
+
+    /// The figures seqlock: `None` before the first write and while a writer is stuck
+    /// mid-update (odd sequence), the whole block after a write.
+    #[test]
+    fn figures_blocks_are_read_whole() {
+        let seq = AtomicU64::new(0);
+        let words: [AtomicU64; 4] = Default::default();
+        assert_eq!(read_figures(&seq, &words), None);
+        publish_figures(&seq, &words, &[1.0, f64::NAN, -2.5, 0.0]);
+        let r = read_figures(&seq, &words).unwrap();
+        assert_eq!((r[0], r[2], r[3]), (1.0, -2.5, 0.0));
+        assert!(r[1].is_nan());
+        publish_figures(&seq, &words, &[3.0; 4]);
+        assert_eq!(read_figures(&seq, &words), Some([3.0; 4]));
+        seq.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(read_figures(&seq, &words), None);
     }
 
     #[test]

@@ -15,10 +15,12 @@
 //! threshold); with both off it is identical, which the end-to-end test checks.
 
 use crate::error::Result;
-use crate::runtime::{counter, hist, stage_idx, StageCtx};
+use crate::runtime::{counter, hist, mlfig, stage_idx, StageCtx};
 use shmtrader_core::{Config, Signal};
 use shmtrader_indicators::IndicatorParams;
+use shmtrader_risk::{RiskParams, ShadowBook};
 use shmtrader_shm::clock::now_ns;
+use shmtrader_shm::control::ML_FIGURES;
 use shmtrader_shm::{consumer_id, ring_id, Read};
 use shmtrader_strategy::{Engine, EngineParams, Fitter, GaussianHmm, InlineFitter};
 use std::sync::atomic::Ordering;
@@ -84,14 +86,16 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                 Read::Record(seq, t) => {
                     let now = now_ns();
                     h_hop.record(now.saturating_sub(t.publish_ts_ns));
+                    ml.on_tick(&t);
                     if let Some(mut sig) = logic.on_tick(seq, &t) {
                         if last_source.is_some_and(|l| l >= sig.source_seq) {
                             slot.counters[counter::DUPLICATES_DROPPED]
                                 .fetch_add(1, Ordering::Relaxed);
-                        } else if !ml.admit(&logic, &mut sig, signals.next_seq()) {
+                        } else if !ml.admit(&logic, &mut sig) {
                             slot.counters[counter::ML_REJECTED].fetch_add(1, Ordering::Relaxed);
                         } else {
                             sig.publish_ts_ns = now_ns();
+                            ml.published(signals.next_seq());
                             signals.push(&sig);
                             last_source = Some(sig.source_seq);
                             h_sig.record(sig.publish_ts_ns.saturating_sub(t.publish_ts_ns));
@@ -115,6 +119,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             match book.read() {
                 Read::Record(_, b) => {
                     logic.on_book(&b);
+                    ml.on_book(&b);
                     slot.counters[counter::AUX_IN].fetch_add(1, Ordering::Relaxed);
                     did += 1;
                 }
@@ -141,6 +146,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         }
         outcomes.commit();
         ctx.heartbeat();
+        ml.publish_if_due(&inst.control);
         if did == 0 {
             if ctx.should_stop() {
                 break;
@@ -153,6 +159,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             );
         }
     }
+    ml.publish(&inst.control);
     ml.save();
     ctx.stopped();
     Ok(())
@@ -162,23 +169,62 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
 /// engine's features at that tick, drops those under `ml.ml_confidence_threshold`, and
 /// learns from the outcomes ring on a background thread. The model is saved at a clean
 /// stop and reloaded at start.
+///
+/// A rejected signal gets a shadow trade ([`ShadowBook`]): what the risk rules would
+/// have done with it, priced by the paper fill model, with the stop distance from the
+/// engine's ATR (the executor sizes from its own ATR of the same period on 1-minute
+/// bars, so the two agree up to bar alignment). Its outcome trains the filter (it would
+/// otherwise never learn that a rejected kind of signal wins) and gives the rejected
+/// signals' win rate in `status`, the figure that says whether rejecting pays. Shadows
+/// live in memory: a restart drops the ones still open.
+///
+/// Keys: a signal is entered in the filter under a key of its own (high bit set, from a
+/// counter) before the verdict; a passed one is re-keyed to the signals-ring sequence
+/// its real outcome will carry. So a rejected signal never shares a key with the next
+/// published one.
 struct MlGate {
     filter: Option<shmtrader_ml::OnlineFilter>,
     clock: shmtrader_ml::SignalClock,
     path: std::path::PathBuf,
+    shadow: Option<ShadowBook>,
+    shadow_out: Vec<shmtrader_core::Outcome>,
+    next_key: u64,
+    last_key: Option<u64>,
+    signals: u64,
+    passed: u64,
+    threshold: f64,
+    next_publish_ns: u64,
+    refit_failures_logged: u64,
 }
+
+/// Rejected signals' keys: disjoint from signals-ring sequences.
+const REJECTED_KEY_BIT: u64 = 1 << 63;
+/// Shadow trades open at once, at most (beyond: refused and counted).
+const SHADOW_CAPACITY: usize = 1_024;
+/// How often the ML figures are published to the control block.
+const ML_PUBLISH_EVERY_NS: u64 = 1_000_000_000;
 
 impl MlGate {
     fn open(cfg: &Config) -> Result<MlGate> {
         let path =
             std::path::Path::new(&cfg.ml.model_dir).join(format!("{}.model.json", cfg.instance));
         let clock = shmtrader_ml::SignalClock::new(cfg.symbols.len());
+        let mut gate = MlGate {
+            filter: None,
+            clock,
+            path,
+            shadow: None,
+            shadow_out: Vec::with_capacity(16),
+            next_key: REJECTED_KEY_BIT,
+            last_key: None,
+            signals: 0,
+            passed: 0,
+            threshold: cfg.ml.ml_confidence_threshold,
+            next_publish_ns: 0,
+            refit_failures_logged: 0,
+        };
         if !cfg.ml.enabled {
-            return Ok(MlGate {
-                filter: None,
-                clock,
-                path,
-            });
+            return Ok(gate);
         }
         let p = shmtrader_ml::FilterParams {
             threshold: cfg.ml.ml_confidence_threshold,
@@ -190,8 +236,9 @@ impl MlGate {
         };
         let err =
             |e: shmtrader_ml::MlError| crate::error::StageError::Other(format!("ml filter: {e}"));
+        let path = &gate.path;
         let filter = if path.exists() {
-            match shmtrader_ml::OnlineFilter::load(p.clone(), &path) {
+            match shmtrader_ml::OnlineFilter::load(p.clone(), path) {
                 Ok(f) => {
                     tracing::info!(path = %path.display(), version = f.version(), "ML model reloaded");
                     f
@@ -204,15 +251,18 @@ impl MlGate {
         } else {
             shmtrader_ml::OnlineFilter::new(p).map_err(err)?
         };
-        Ok(MlGate {
-            filter: Some(filter),
-            clock,
-            path,
-        })
+        let risk = RiskParams::from_core(&cfg.risk);
+        gate.shadow = Some(
+            ShadowBook::new(&risk, cfg.risk.base_position_usd, SHADOW_CAPACITY)
+                .map_err(|e| crate::error::StageError::Other(format!("ml shadow trades: {e}")))?,
+        );
+        gate.filter = Some(filter);
+        Ok(gate)
     }
 
-    /// Scores `sig` (which will get signals-ring sequence `seq`); false = do not trade.
-    fn admit(&mut self, engine: &Engine, sig: &mut Signal, seq: u64) -> bool {
+    /// Scores `sig`; false = do not trade (a shadow trade follows it instead).
+    fn admit(&mut self, engine: &Engine, sig: &mut Signal) -> bool {
+        self.last_key = None;
         let Some(f) = &mut self.filter else {
             return true;
         };
@@ -225,15 +275,121 @@ impl MlGate {
             return true;
         };
         let x = shmtrader_ml::compute_features(feat, &sctx);
-        let v = f.on_signal(seq, sig.exchange_ts_ns, &x);
+        let key = self.next_key;
+        self.next_key = REJECTED_KEY_BIT | (self.next_key.wrapping_add(1) & !REJECTED_KEY_BIT);
+        let v = f.on_signal(key, sig.exchange_ts_ns, &x);
         sig.ml_prob_ppm = v.prob_ppm();
+        self.signals += 1;
+        if v.pass {
+            self.passed += 1;
+            self.last_key = Some(key);
+        } else if let (Some(book), Some(side), Some(atr)) =
+            (&mut self.shadow, sig.side(), feat.ind.atr)
+        {
+            book.open(key, sig.symbol_id, side, atr, sig.exchange_ts_ns);
+        }
         v.pass
+    }
+
+    /// The signal just admitted is published at signals-ring sequence `seq`.
+    fn published(&mut self, seq: u64) {
+        if let (Some(f), Some(key)) = (&mut self.filter, self.last_key.take()) {
+            f.rekey(key, seq);
+        }
+    }
+
+    /// Every tick moves the shadow trades; their outcomes are the filter's shadow labels.
+    fn on_tick(&mut self, t: &shmtrader_core::Tick) {
+        let (Some(book), Some(f)) = (&mut self.shadow, &mut self.filter) else {
+            return;
+        };
+        if book.open_count() == 0 {
+            return;
+        }
+        let out = &mut self.shadow_out;
+        out.clear();
+        book.on_tick(t.symbol_id, t.price, t.exchange_ts_ns, |o| out.push(o));
+        for o in out.iter() {
+            if let Err(e) = f.on_outcome(o) {
+                tracing::warn!(error = %e, "ML filter could not use a shadow outcome");
+            }
+        }
+    }
+
+    fn on_book(&mut self, b: &shmtrader_core::BookTop) {
+        if let Some(book) = &mut self.shadow {
+            book.on_book(b.symbol_id, b.bid_px, b.ask_px);
+        }
     }
 
     fn on_outcome(&mut self, o: &shmtrader_core::Outcome) {
         if let Some(f) = &mut self.filter {
             if let Err(e) = f.on_outcome(o) {
                 tracing::warn!(error = %e, "ML filter could not use an outcome");
+            }
+        }
+    }
+
+    /// The figures `status` shows (see [`mlfig`]).
+    fn figures(&self) -> [f64; ML_FIGURES] {
+        let mut v = [f64::NAN; ML_FIGURES];
+        v[mlfig::ENABLED] = f64::from(u8::from(self.filter.is_some()));
+        v[mlfig::THRESHOLD] = self.threshold;
+        v[mlfig::SIGNALS] = self.signals as f64;
+        v[mlfig::SIGNALS_PASSED] = self.passed as f64;
+        let Some(f) = &self.filter else { return v };
+        let st = f.stats();
+        let m = f.metrics();
+        let o = |x: Option<f64>| x.unwrap_or(f64::NAN);
+        v[mlfig::VERSION] = st.version as f64;
+        v[mlfig::LABELLED] = st.labelled as f64;
+        v[mlfig::WINDOW] = st.window as f64;
+        v[mlfig::REFITS] = st.refits as f64;
+        v[mlfig::REFIT_FAILURES] = st.refit_failures as f64;
+        v[mlfig::SCORED] = m.scores.n as f64;
+        if m.scores.n > 0 {
+            v[mlfig::AUC] = o(m.scores.auc);
+            v[mlfig::LOG_LOSS] = m.scores.log_loss;
+            v[mlfig::BRIER] = m.scores.brier;
+            v[mlfig::BASE_RATE] = m.scores.base_rate;
+        }
+        v[mlfig::PASSED] = m.passed as f64;
+        v[mlfig::PASSED_WIN_RATE] = o(m.passed_win_rate);
+        v[mlfig::REJECTED] = m.rejected as f64;
+        v[mlfig::REJECTED_WIN_RATE] = o(m.rejected_win_rate);
+        v[mlfig::CACHE_HITS] = st.cache_hits as f64;
+        v[mlfig::CACHE_MISSES] = st.cache_misses as f64;
+        v[mlfig::PENDING] = st.pending as f64;
+        v[mlfig::UNMATCHED] = st.unmatched as f64;
+        if let Some(b) = &self.shadow {
+            v[mlfig::SHADOW_OPEN] = b.open_count() as f64;
+            v[mlfig::SHADOW_CLOSED] = b.closed() as f64;
+        }
+        v
+    }
+
+    /// Publishes the figures (they cost a pass over the metrics window, so at most once
+    /// a second, off the per-tick path).
+    fn publish_if_due(&mut self, ctl: &shmtrader_shm::Control) {
+        let now = now_ns();
+        if now >= self.next_publish_ns {
+            self.next_publish_ns = now + ML_PUBLISH_EVERY_NS;
+            self.publish(ctl);
+        }
+    }
+
+    fn publish(&mut self, ctl: &shmtrader_shm::Control) {
+        ctl.set_ml(&self.figures());
+        if let Some(f) = &self.filter {
+            let st = f.stats();
+            if st.refit_failures > self.refit_failures_logged {
+                self.refit_failures_logged = st.refit_failures;
+                tracing::warn!(
+                    failures = st.refit_failures,
+                    labels = st.window,
+                    error = st.last_error.as_deref().unwrap_or(""),
+                    "ML refit failed; the previous model (if any) stays"
+                );
             }
         }
     }

@@ -198,7 +198,60 @@ impl StageCtx {
     }
 }
 
-/// Trading figures the executor publishes in the control block (indexes).
+/// ML filter figures the analytics stage publishes in the control block (indexes);
+/// NaN means "not known yet".
+pub mod mlfig {
+    /// 1 when the filter is enabled.
+    pub const ENABLED: usize = 0;
+    /// Installed model version (0 = none yet).
+    pub const VERSION: usize = 1;
+    /// Outcomes that became labels.
+    pub const LABELLED: usize = 2;
+    /// Labelled trades in the training window.
+    pub const WINDOW: usize = 3;
+    /// Models installed by refits.
+    pub const REFITS: usize = 4;
+    /// Refits that failed.
+    pub const REFIT_FAILURES: usize = 5;
+    /// Scored and labelled signals in the rolling metrics.
+    pub const SCORED: usize = 6;
+    /// Rolling AUC (NaN: one class only).
+    pub const AUC: usize = 7;
+    /// Rolling log loss.
+    pub const LOG_LOSS: usize = 8;
+    /// Rolling Brier score.
+    pub const BRIER: usize = 9;
+    /// Share of those that won.
+    pub const BASE_RATE: usize = 10;
+    /// Passed signals with a real outcome in the metrics window.
+    pub const PASSED: usize = 11;
+    /// Their realized win rate (NaN: none).
+    pub const PASSED_WIN_RATE: usize = 12;
+    /// Rejected signals with a shadow outcome in the metrics window.
+    pub const REJECTED: usize = 13;
+    /// Their shadow win rate (NaN: none).
+    pub const REJECTED_WIN_RATE: usize = 14;
+    /// Prediction-cache hits.
+    pub const CACHE_HITS: usize = 15;
+    /// Prediction-cache misses.
+    pub const CACHE_MISSES: usize = 16;
+    /// Signals waiting for an outcome.
+    pub const PENDING: usize = 17;
+    /// Shadow trades open.
+    pub const SHADOW_OPEN: usize = 18;
+    /// Shadow trades closed.
+    pub const SHADOW_CLOSED: usize = 19;
+    /// Signals scored since start.
+    pub const SIGNALS: usize = 20;
+    /// Signals passed since start.
+    pub const SIGNALS_PASSED: usize = 21;
+    /// Outcomes with no pending signal.
+    pub const UNMATCHED: usize = 22;
+    /// `ml_confidence_threshold`.
+    pub const THRESHOLD: usize = 23;
+}
+
+/// Trading figures published by the executor (indices into the control block's array).
 pub mod fig {
     /// Closed trades.
     pub const TRADES: usize = 0;

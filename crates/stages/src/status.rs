@@ -1,6 +1,6 @@
 //! `shmtrader status`: everything the control block knows, as JSON or a table.
 
-use crate::runtime::{counter, fig, hist, stage_idx};
+use crate::runtime::{counter, fig, hist, mlfig, stage_idx};
 use serde_json::{json, Map, Value};
 use shmtrader_shm::clock::mono_ns;
 use shmtrader_shm::control::Histogram;
@@ -121,6 +121,54 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
             "kill_switch": f[fig::KILL_SWITCH] != 0.0,
         })
     });
+    let ml = ctl.ml().map(|f| {
+        // NaN ("not known yet") becomes null.
+        let n = |i: usize| {
+            let x = f[i];
+            if x.is_finite() {
+                json!(x)
+            } else {
+                Value::Null
+            }
+        };
+        let (h, m) = (f[mlfig::CACHE_HITS], f[mlfig::CACHE_MISSES]);
+        let hit_rate = if h + m > 0.0 {
+            json!(h / (h + m))
+        } else {
+            Value::Null
+        };
+        json!({
+            "enabled": f[mlfig::ENABLED] != 0.0,
+            "threshold": n(mlfig::THRESHOLD),
+            "model_version": n(mlfig::VERSION),
+            "signals_scored": n(mlfig::SIGNALS),
+            "signals_passed": n(mlfig::SIGNALS_PASSED),
+            "labelled": n(mlfig::LABELLED),
+            "window": n(mlfig::WINDOW),
+            "refits": n(mlfig::REFITS),
+            "refit_failures": n(mlfig::REFIT_FAILURES),
+            "rolling": {
+                "n": n(mlfig::SCORED),
+                "auc": n(mlfig::AUC),
+                "log_loss": n(mlfig::LOG_LOSS),
+                "brier": n(mlfig::BRIER),
+                "base_rate": n(mlfig::BASE_RATE),
+                "passed": n(mlfig::PASSED),
+                "passed_win_rate": n(mlfig::PASSED_WIN_RATE),
+                "rejected": n(mlfig::REJECTED),
+                "rejected_shadow_win_rate": n(mlfig::REJECTED_WIN_RATE),
+            },
+            "cache": {
+                "hits": n(mlfig::CACHE_HITS),
+                "misses": n(mlfig::CACHE_MISSES),
+                "hit_rate": hit_rate,
+            },
+            "pending_signals": n(mlfig::PENDING),
+            "unmatched_outcomes": n(mlfig::UNMATCHED),
+            "shadow_open": n(mlfig::SHADOW_OPEN),
+            "shadow_closed": n(mlfig::SHADOW_CLOSED),
+        })
+    });
     let symbols = ctl.symbols();
     let mut positions = Map::new();
     if let Some(rows) = ctl.positions() {
@@ -149,6 +197,7 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
         "stages": stages,
         "rings": rings,
         "trading": trading.unwrap_or(Value::Null),
+        "ml": ml.unwrap_or(Value::Null),
         "positions": positions,
         "latency": latency,
     })
@@ -234,6 +283,36 @@ pub fn status_text(v: &Value) -> String {
             g(tr, "max_drawdown").as_f64().unwrap_or(0.0),
             t(tr, "open_positions"),
         ));
+    }
+    if let Some(ml) = v.get("ml").filter(|t| !t.is_null()) {
+        if ml.get("enabled").and_then(Value::as_bool) == Some(true) {
+            let r = g(ml, "rolling");
+            let f = |x: &Value, k: &str, d: usize| {
+                x.get(k)
+                    .and_then(Value::as_f64)
+                    .map_or_else(|| "n/a".to_string(), |y| format!("{y:.d$}"))
+            };
+            out.push_str(&format!(
+                "\nml filter: model v{}  scored {} passed {}  labels {}  refits {}  shadow open {}\n  last {} labelled: AUC {}  log loss {}  Brier {}  win rate passed {} ({}) rejected {} ({})  cache hit rate {}\n",
+                f(ml, "model_version", 0),
+                f(ml, "signals_scored", 0),
+                f(ml, "signals_passed", 0),
+                f(ml, "labelled", 0),
+                f(ml, "refits", 0),
+                f(ml, "shadow_open", 0),
+                f(&r, "n", 0),
+                f(&r, "auc", 3),
+                f(&r, "log_loss", 4),
+                f(&r, "brier", 4),
+                f(&r, "passed_win_rate", 3),
+                f(&r, "passed", 0),
+                f(&r, "rejected_shadow_win_rate", 3),
+                f(&r, "rejected", 0),
+                f(&g(ml, "cache"), "hit_rate", 3),
+            ));
+        } else {
+            out.push_str("\nml filter: off\n");
+        }
     }
     if let Some(p) = v
         .get("positions")
