@@ -51,7 +51,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use shmtrader_core::Config;
-use shmtrader_ml::{walk_forward, FilterParams, Scores, WalkForwardParams, WfModel};
+use shmtrader_ml::{walk_forward, Scores, WalkForwardParams, WfModel};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -241,18 +241,6 @@ fn run_all(
             .collect()
     });
     results.into_iter().collect()
-}
-
-/// The online filter's settings from `[ml]`, as the analytics stage maps them.
-pub fn ml_filter_params(cfg: &Config) -> FilterParams {
-    FilterParams {
-        threshold: cfg.ml.ml_confidence_threshold,
-        window: cfg.ml.window as usize,
-        refit_every: cfg.ml.refit_every as usize,
-        min_examples: cfg.ml.min_examples as usize,
-        mode: shmtrader_ml::RefitMode::Inline,
-        ..FilterParams::default()
-    }
 }
 
 /// The walk-forward settings of the ML variant (see the module doc).
@@ -466,7 +454,7 @@ pub fn compare_market(cfg: &Config, market: &Market, opts: &BacktestOptions) -> 
             name: "ml_online",
             description: "rules + the live online ML filter (inline refits)",
             adaptive: false,
-            filter: SignalFilter::Online(Box::new(ml_filter_params(cfg))),
+            filter: SignalFilter::Online(Box::new(crate::params::ml_filter_params(cfg))),
             record: false,
         },
         Spec {

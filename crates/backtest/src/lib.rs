@@ -36,7 +36,7 @@ pub mod util;
 pub use compare::{Comparison, Variant};
 pub use data::{IntrabarPath, Market};
 pub use error::{BacktestError, Result};
-pub use params::{engine_params, indicator_params, risk_params, symbol_rules};
+pub use params::{engine_params, indicator_params, ml_filter_params, risk_params, symbol_rules};
 pub use report::Report;
 pub use sim::{simulate, MlExample, SignalFilter, SimResult, SimSettings, TradeRecord, Verdict};
 
@@ -106,7 +106,9 @@ pub fn settings(
     })
 }
 
-/// Runs one backtest over `files` with the configuration as it is.
+/// Runs one backtest over `files` with the configuration as it is: the engine, the
+/// risk rules and, with `ml.enabled`, the online ML filter as the live processes run
+/// them.
 pub fn run(cfg: &Config, files: &[PathBuf], opts: &BacktestOptions) -> Result<Report> {
     let market = data::load(files, opts.intrabar)?;
     run_market(cfg, &market, opts)
@@ -114,14 +116,13 @@ pub fn run(cfg: &Config, files: &[PathBuf], opts: &BacktestOptions) -> Result<Re
 
 /// Runs one backtest over an already loaded market.
 pub fn run_market(cfg: &Config, market: &Market, opts: &BacktestOptions) -> Result<Report> {
-    let s = settings(
-        cfg,
-        market,
-        opts,
-        cfg.strategy.adaptive,
-        SignalFilter::None,
-        "backtest",
-    )?;
+    // The filter the analytics process would run with this config.
+    let filter = if cfg.ml.enabled {
+        SignalFilter::Online(Box::new(params::ml_filter_params(cfg)))
+    } else {
+        SignalFilter::None
+    };
+    let s = settings(cfg, market, opts, cfg.strategy.adaptive, filter, "backtest")?;
     let sim = simulate(market, &s)?;
     Ok(Report::new(sim, market, &s, opts.intrabar))
 }

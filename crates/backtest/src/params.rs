@@ -22,6 +22,12 @@ pub fn engine_params(cfg: &Config) -> Result<EngineParams> {
     shmtrader_strategy::config::engine_params(cfg).map_err(|e| BacktestError::Param(e.to_string()))
 }
 
+/// The online ML filter's settings from `[ml]` (the analytics stage's mapping), with
+/// refits inline so runs are deterministic.
+pub fn ml_filter_params(cfg: &Config) -> shmtrader_ml::FilterParams {
+    shmtrader_ml::FilterParams::from_config(&cfg.ml, shmtrader_ml::RefitMode::Inline)
+}
+
 /// Risk parameters from `[risk]`, with the bar interval shared with the strategy (same
 /// as the executor stage).
 pub fn risk_params(cfg: &Config) -> RiskParams {

@@ -76,6 +76,11 @@ fn two_weeks_of_real_klines_for_three_symbols() {
     assert!(s.max_drawdown >= 0.0 && s.exposure >= 0.0 && s.exposure <= 1.0);
     let v: serde_json::Value = serde_json::from_str(&r.to_json().unwrap()).unwrap();
     assert_eq!(v["trades"].as_array().unwrap().len() as u64, st.trades);
+    // ml.enabled is the default: the run filtered through the live online filter, which
+    // saw every signal and learned from the outcomes.
+    let ml = &v["ml_filter"];
+    assert!(ml["stats"]["labelled"].as_u64().unwrap() > 0, "{ml}");
+    assert!(s.filtered <= s.signals);
     let html = r.to_html().unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.matches("<svg").count() >= 5);
 }

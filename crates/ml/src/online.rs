@@ -94,6 +94,19 @@ impl Default for FilterParams {
 }
 
 impl FilterParams {
+    /// The settings of `[ml]`: the one mapping the analytics stage and the backtest
+    /// share, so a backtest filters as the live process does.
+    pub fn from_config(c: &shmtrader_core::config::MlConfig, mode: RefitMode) -> FilterParams {
+        FilterParams {
+            threshold: c.ml_confidence_threshold,
+            window: c.window as usize,
+            refit_every: c.refit_every as usize,
+            min_examples: c.min_examples as usize,
+            mode,
+            ..FilterParams::default()
+        }
+    }
+
     /// Rejects settings that cannot work, naming the field.
     pub fn validate(&self) -> Result<()> {
         if !(self.threshold.is_finite() && (0.0..=1.0).contains(&self.threshold)) {

@@ -267,3 +267,19 @@ fn bad_params_are_refused() {
     };
     assert!(OnlineFilter::new(p).is_err());
 }
+
+/// The analytics stage enters a signal under a private key before the verdict and
+/// re-keys a passed one to the signals-ring sequence its real outcome will carry; the
+/// old key is then free and an outcome under it is unmatched.
+#[test]
+fn rekeyed_signals_take_their_outcome_under_the_new_key() {
+    let rows = trades(2, Truth::Linear, 5);
+    let mut f = OnlineFilter::new(params(RefitMode::Inline, 0)).unwrap();
+    let private = 1u64 << 63;
+    f.on_signal(private, rows[0].ts_ns, &rows[0].x);
+    assert!(f.rekey(private, 7));
+    assert!(!f.rekey(private, 8), "nothing left under the old key");
+    assert!(!f.on_outcome(&outcome(private, &rows[0])).unwrap());
+    assert!(f.on_outcome(&outcome(7, &rows[0])).unwrap());
+    assert_eq!((f.stats().labelled, f.stats().unmatched), (1, 1));
+}

@@ -226,14 +226,8 @@ impl MlGate {
         if !cfg.ml.enabled {
             return Ok(gate);
         }
-        let p = shmtrader_ml::FilterParams {
-            threshold: cfg.ml.ml_confidence_threshold,
-            window: cfg.ml.window as usize,
-            refit_every: cfg.ml.refit_every as usize,
-            min_examples: cfg.ml.min_examples as usize,
-            mode: shmtrader_ml::RefitMode::Background,
-            ..shmtrader_ml::FilterParams::default()
-        };
+        let p =
+            shmtrader_ml::FilterParams::from_config(&cfg.ml, shmtrader_ml::RefitMode::Background);
         let err =
             |e: shmtrader_ml::MlError| crate::error::StageError::Other(format!("ml filter: {e}"));
         let path = &gate.path;
