@@ -36,7 +36,8 @@
 //! For every variant, `pnl_diff_ci` is a 95 % interval of (variant − `rules`) total net
 //! PnL from a moving-block bootstrap over UTC days ([`crate::metrics::block_bootstrap_ci`],
 //! block ⌈days^(1/3)⌉, seeded). An interval that contains 0 means the data cannot tell
-//! the variant from the baseline.
+//! the variant from the baseline. `ml_filter` also gets `pnl_diff_ci_vs_random`, the same
+//! interval against `random`: the filter against chance at its own pass rate.
 //!
 //! Independent variants run in parallel (`std::thread::scope`): each has its own
 //! account, so nothing is shared but the read-only data.
@@ -74,6 +75,10 @@ pub struct Variant {
     pub summary: Option<Summary>,
     /// 95 % bootstrap interval of the net-PnL difference to `rules`.
     pub pnl_diff_ci: Option<[f64; 2]>,
+    /// 95 % bootstrap interval of the net-PnL difference to `random` (`ml_filter` only):
+    /// the filter against chance at its pass rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pnl_diff_ci_vs_random: Option<[f64; 2]>,
     /// Fraction of its base's signals that reached the risk gate (filter variants).
     pub pass_rate: Option<f64>,
     /// Remarks.
@@ -489,21 +494,29 @@ pub fn compare_market(cfg: &Config, market: &Market, opts: &BacktestOptions) -> 
     );
     let days = base_days.len();
     let block = block_length(days);
-    let ci = |r: &Report| -> Option<[f64; 2]> {
+    let ci_between = |r: &Report, base: &BTreeMap<u64, f64>| -> Option<[f64; 2]> {
+        let b = base;
         let v = daily_pnl(r.summary.starting_equity, &r.daily_equity);
-        let keys: std::collections::BTreeSet<u64> =
-            base_days.keys().chain(v.keys()).copied().collect();
+        let keys: std::collections::BTreeSet<u64> = b.keys().chain(v.keys()).copied().collect();
         let diffs: Vec<f64> = keys
             .iter()
-            .map(|k| v.get(k).copied().unwrap_or(0.0) - base_days.get(k).copied().unwrap_or(0.0))
+            .map(|k| v.get(k).copied().unwrap_or(0.0) - b.get(k).copied().unwrap_or(0.0))
             .collect();
         block_bootstrap_ci(&diffs, block, opts.bootstrap_resamples, opts.seed ^ 0xB007)
     };
+    let ci = |r: &Report| ci_between(r, &base_days);
+    // The filter against chance at its own pass rate, on the same days.
+    let random_days = daily_pnl(
+        random.report.summary.starting_equity,
+        &random.report.daily_equity,
+    );
+    let ml_vs_random = ci_between(&ml.report, &random_days);
     let row = |spec: &Spec, r: Run, pass: Option<f64>, note: Option<String>| Variant {
         name: spec.name.to_string(),
         description: spec.description.to_string(),
         summary: Some(r.report.summary.clone()),
         pnl_diff_ci: ci(&r.report),
+        pnl_diff_ci_vs_random: None,
         pass_rate: pass,
         note,
         ml: None,
@@ -534,6 +547,7 @@ pub fn compare_market(cfg: &Config, market: &Market, opts: &BacktestOptions) -> 
         ml_note,
     );
     ml_row.ml = Some(eval);
+    ml_row.pnl_diff_ci_vs_random = ml_vs_random;
     let variants = vec![
         row(&base[0], rules, None, None),
         row(&base[1], adaptive, Some(adaptive_rate), None),
@@ -622,6 +636,13 @@ impl Comparison {
             }
         }
         for v in &self.variants {
+            if let Some([a, b]) = v.pnl_diff_ci_vs_random {
+                let _ = writeln!(
+                    o,
+                    "{} vs random at the same pass rate: net difference 95% CI [{a:.2}, {b:.2}]",
+                    v.name
+                );
+            }
             if let Some(e) = &v.ml {
                 let sc = e.scores.as_ref();
                 let _ = writeln!(
