@@ -32,13 +32,15 @@ pub struct GaussianHmm {
 }
 
 /// Work buffers for [`GaussianHmm::fit_with`] (emission table, scaled forward and
-/// backward variables, scale factors, the sort order used for initialisation).
+/// backward variables, xi terms, scale factors, the sort order used for
+/// initialisation).
 #[derive(Debug, Clone, Default)]
 pub struct FitScratch {
     order: Vec<usize>,
     em: Vec<[f64; MAX_STATES]>,
     alpha: Vec<[f64; MAX_STATES]>,
     beta: Vec<[f64; MAX_STATES]>,
+    xi: Vec<[[f64; MAX_STATES]; MAX_STATES]>,
     c: Vec<f64>,
 }
 
@@ -47,6 +49,7 @@ impl FitScratch {
         self.em.resize(n, [0.0; MAX_STATES]);
         self.alpha.resize(n, [0.0; MAX_STATES]);
         self.beta.resize(n, [0.0; MAX_STATES]);
+        self.xi.resize(n, [[0.0; MAX_STATES]; MAX_STATES]);
         self.c.resize(n, 0.0);
     }
 }
@@ -163,12 +166,23 @@ impl GaussianHmm {
     ) {
         let n = data.len();
         let FitScratch {
-            em, alpha, beta, c, ..
+            em,
+            alpha,
+            beta,
+            xi,
+            c,
+            ..
         } = scratch;
-        let (em, alpha, beta, c) = (&mut em[..n], &mut alpha[..n], &mut beta[..n], &mut c[..n]);
+        let (em, alpha, beta, xi, c) = (
+            &mut em[..n],
+            &mut alpha[..n],
+            &mut beta[..n],
+            &mut xi[..n],
+            &mut c[..n],
+        );
         for _ in 0..iters {
-            // Emission densities, once per bar and state. The normaliser is hoisted;
-            // the exponent keeps its division (a reciprocal would change the bits).
+            // The normaliser is hoisted; the exponent keeps its division (a reciprocal
+            // would change the bits).
             let (mean, var) = (self.mean, self.var);
             let mut norm = [[0.0; DIM]; K];
             for s in 0..K {
@@ -176,7 +190,14 @@ impl GaussianHmm {
                     norm[s][d] = (std::f64::consts::TAU * var[s][d]).sqrt();
                 }
             }
-            for (e, x) in em.iter_mut().zip(data) {
+            let a = self.a;
+            // Forward (scaled). Each bar's emission densities are computed as the pass
+            // reaches it, so the exp calls fill the time the serial recursion waits on
+            // its division.
+            let mut prev = [0.0; MAX_STATES];
+            for t in 0..n {
+                let x = data[t];
+                let mut e = [0.0; MAX_STATES];
                 for s in 0..K {
                     let mut p = 1.0;
                     for d in 0..DIM {
@@ -185,12 +206,7 @@ impl GaussianHmm {
                     }
                     e[s] = p.max(1e-300);
                 }
-            }
-            let a = self.a;
-            // Forward (scaled).
-            let mut prev = [0.0; MAX_STATES];
-            for t in 0..n {
-                let e = em[t];
+                em[t] = e;
                 let mut cur = [0.0; MAX_STATES];
                 let mut sum = 0.0;
                 for s in 0..K {
@@ -210,14 +226,19 @@ impl GaussianHmm {
                 alpha[t] = cur;
                 prev = cur;
             }
-            // Backward (same scaling).
+            // Backward (same scaling). The xi terms of each step are computed here too,
+            // overlapping the serial recursion, and summed in time order below.
             let mut next = [1.0; MAX_STATES];
             beta[n - 1] = next;
             for t in (0..n - 1).rev() {
-                let (e, ct) = (em[t + 1], c[t + 1]);
+                let (e, ct, al) = (em[t + 1], c[t + 1], alpha[t]);
                 let mut cur = [0.0; MAX_STATES];
+                let xt = &mut xi[t];
                 for s in 0..K {
                     cur[s] = (0..K).map(|r| a[s][r] * e[r] * next[r]).sum::<f64>() / ct;
+                    for r in 0..K {
+                        xt[s][r] = al[s] * a[s][r] * e[r] * next[r] / ct;
+                    }
                 }
                 beta[t] = cur;
                 next = cur;
@@ -236,10 +257,10 @@ impl GaussianHmm {
                     }
                 }
                 if t + 1 < n {
-                    let (e, nb, ct) = (em[t + 1], beta[t + 1], c[t + 1]);
+                    let xt = &xi[t];
                     for s in 0..K {
                         for r in 0..K {
-                            xi_sum[s][r] += al[s] * a[s][r] * e[r] * nb[r] / ct;
+                            xi_sum[s][r] += xt[s][r];
                         }
                     }
                 }

@@ -277,7 +277,9 @@ impl SignalEngine {
         if !(x.price.is_finite() && x.price > 0.0) {
             return None;
         }
-        if st.last_eval_px > 0.0
+        // With the default threshold of 0 no move is below it: skip the division.
+        if p.price_change_threshold > 0.0
+            && st.last_eval_px > 0.0
             && ((x.price - st.last_eval_px) / st.last_eval_px).abs() < p.price_change_threshold
         {
             return None;
