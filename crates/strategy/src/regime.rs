@@ -769,7 +769,7 @@ mod tests {
         let mut r = ChaCha8Rng::seed_from_u64(5);
         (0..n)
             .map(|t| match t % 7 {
-                0 | 1 | 2 => [1e-9f64.ln(), 0.0],
+                0..=2 => [1e-9f64.ln(), 0.0],
                 3 => [1e-9f64.ln(), 1e-4 * normal(&mut r)],
                 _ => [-6.0 + normal(&mut r), 0.003 * normal(&mut r)],
             })

@@ -216,11 +216,13 @@ fn could_fire(p: &SignalParams, x: &SignalInputs, threshold: f64) -> bool {
             shorts += u32::from(l <= -p.confirm_level + SLACK);
         }
     }
-    if den <= 0.0 {
+    // Compared as products (no division per tick); the slack dwarfs their rounding
+    // while |threshold| ≤ 1, and anything else takes the exact path.
+    if den <= 0.0 || threshold.is_nan() || threshold.abs() > 1.0 {
         return true;
     }
-    (hi / den + SLACK >= threshold && longs >= p.min_confirmations)
-        || (lo / den - SLACK <= -threshold && shorts >= p.min_confirmations)
+    (hi >= (threshold - SLACK) * den && longs >= p.min_confirmations)
+        || (lo <= (SLACK - threshold) * den && shorts >= p.min_confirmations)
 }
 
 /// A fired signal.
