@@ -30,6 +30,11 @@ pub struct Rsi {
     changes: usize,
     gain: f64,
     loss: f64,
+    /// `gain · (n − 1) / n` and `loss · (n − 1) / n` of the committed state: a change
+    /// moves only one of the two averages, so a provisional value reuses the other
+    /// instead of dividing again on every tick.
+    gain_kept: f64,
+    loss_kept: f64,
     value: Option<f64>,
 }
 
@@ -43,6 +48,8 @@ impl Rsi {
             changes: 0,
             gain: 0.0,
             loss: 0.0,
+            gain_kept: 0.0,
+            loss_kept: 0.0,
             value: None,
         })
     }
@@ -75,17 +82,13 @@ impl Rsi {
             } else {
                 (g, l, None)
             }
+        } else if d < 0.0 {
+            // Same operations as `(avg · (n − 1) + change) / n` on the side that moved.
+            let l = (l * (n - 1.0) - d) / n;
+            (self.gain_kept, l, Some(rsi_of(self.gain_kept, l)))
         } else {
-            l *= n - 1.0;
-            g *= n - 1.0;
-            if d < 0.0 {
-                l -= d;
-            } else {
-                g += d;
-            }
-            l /= n;
-            g /= n;
-            (g, l, Some(rsi_of(g, l)))
+            let g = (g * (n - 1.0) + d) / n;
+            (g, self.loss_kept, Some(rsi_of(g, self.loss_kept)))
         }
     }
 }
@@ -102,6 +105,9 @@ impl Indicator for Rsi {
             self.loss = l;
             self.changes += 1;
             self.value = v;
+            let n = self.period as f64;
+            self.gain_kept = g * (n - 1.0) / n;
+            self.loss_kept = l * (n - 1.0) / n;
         }
         self.prev = Some(x);
         Ok(self.value)
@@ -125,6 +131,8 @@ impl Indicator for Rsi {
             changes: 0,
             gain: 0.0,
             loss: 0.0,
+            gain_kept: 0.0,
+            loss_kept: 0.0,
             value: None,
         };
     }

@@ -155,7 +155,7 @@ impl IndicatorSet {
         for bar in closed.bars() {
             self.on_bar(&bar)?;
         }
-        self.vwap.update(ts_ms, price, qty)?;
+        self.vwap.add(ts_ms, price, qty)?;
         Ok(self.provisional())
     }
 

@@ -37,6 +37,13 @@ impl Vwap {
 
     /// Adds one trade. Price must be finite and > 0, quantity finite and ≥ 0.
     pub fn update(&mut self, ts_ms: i64, price: f64, qty: f64) -> Result<Option<f64>> {
+        self.add(ts_ms, price, qty)?;
+        Ok(self.value())
+    }
+
+    /// [`Vwap::update`] without computing the value: the indicator set reads it once
+    /// per tick in its snapshot, so the division here would be done twice.
+    pub(crate) fn add(&mut self, ts_ms: i64, price: f64, qty: f64) -> Result<()> {
         if !(price.is_finite() && price > 0.0 && qty.is_finite() && qty >= 0.0) {
             return Err(IndicatorError::NonFinite {
                 indicator: "VWAP",
@@ -55,7 +62,7 @@ impl Vwap {
         }
         self.pv += price * qty;
         self.vol += qty;
-        Ok(self.value())
+        Ok(())
     }
 
     /// `None` until some volume has traded in the current period.

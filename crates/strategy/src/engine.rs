@@ -15,7 +15,9 @@
 use crate::adaptive::{AdaptiveParams, AdaptiveThreshold};
 use crate::error::{Result, StrategyError};
 use crate::micro::{microprice, top_imbalance, OrderFlowImbalance, SignedVolumeImbalance, Vpin};
-use crate::regime::{EfficiencyRatio, GaussianHmm, Regime, RegimeFilter, RegimeLabeler, DIM};
+use crate::regime::{
+    EfficiencyRatio, FitScratch, GaussianHmm, Regime, RegimeFilter, RegimeLabeler, DIM,
+};
 use crate::signal::{SignalEngine, SignalInputs, SignalParams};
 use shmtrader_core::{BookTop, Outcome, Signal, Tick};
 use shmtrader_indicators::{IndicatorParams, IndicatorSet, Snapshot};
@@ -127,6 +129,7 @@ pub trait Fitter: Send {
 #[derive(Debug, Default)]
 pub struct InlineFitter {
     done: Vec<Option<GaussianHmm>>,
+    scratch: FitScratch,
 }
 
 impl Fitter for InlineFitter {
@@ -134,7 +137,7 @@ impl Fitter for InlineFitter {
         if self.done.len() <= symbol {
             self.done.resize(symbol + 1, None);
         }
-        self.done[symbol] = GaussianHmm::fit(&data, states, iters).ok();
+        self.done[symbol] = GaussianHmm::fit_with(&mut self.scratch, &data, states, iters).ok();
     }
     fn collect(&mut self, symbol: usize) -> Option<GaussianHmm> {
         self.done.get_mut(symbol).and_then(Option::take)

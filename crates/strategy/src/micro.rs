@@ -51,7 +51,12 @@ impl SignedVolumeImbalance {
             self.len += 1;
         }
         self.window[self.head] = v;
-        self.head = (self.head + 1) % self.window.len();
+        // Wrap by comparison: an integer modulo per trade costs more than the rest of
+        // the update.
+        self.head += 1;
+        if self.head == self.window.len() {
+            self.head = 0;
+        }
         self.signed += v;
         self.total += qty;
         Ok(())
@@ -202,7 +207,10 @@ impl Vpin {
         }
         self.imbalances[self.head] = imb;
         self.sum += imb;
-        self.head = (self.head + 1) % self.imbalances.len();
+        self.head += 1;
+        if self.head == self.imbalances.len() {
+            self.head = 0;
+        }
         self.cur_buy = 0.0;
         self.cur_sell = 0.0;
     }

@@ -31,6 +31,29 @@ pub struct GaussianHmm {
     var: [[f64; DIM]; MAX_STATES],
 }
 
+/// Work buffers for [`GaussianHmm::fit_with`] (emission table, scaled forward and
+/// backward variables, xi terms, scale factors, the sort order used for
+/// initialisation).
+#[derive(Debug, Clone, Default)]
+pub struct FitScratch {
+    order: Vec<usize>,
+    em: Vec<[f64; MAX_STATES]>,
+    alpha: Vec<[f64; MAX_STATES]>,
+    beta: Vec<[f64; MAX_STATES]>,
+    xi: Vec<[[f64; MAX_STATES]; MAX_STATES]>,
+    c: Vec<f64>,
+}
+
+impl FitScratch {
+    fn resize(&mut self, n: usize) {
+        self.em.resize(n, [0.0; MAX_STATES]);
+        self.alpha.resize(n, [0.0; MAX_STATES]);
+        self.beta.resize(n, [0.0; MAX_STATES]);
+        self.xi.resize(n, [[0.0; MAX_STATES]; MAX_STATES]);
+        self.c.resize(n, 0.0);
+    }
+}
+
 impl GaussianHmm {
     /// Number of states.
     pub fn states(&self) -> usize {
@@ -61,6 +84,17 @@ impl GaussianHmm {
     /// Fits `k` states (2..=4) to `data` by Baum-Welch (scaled forward-backward),
     /// initialised from quantiles of the first feature. Deterministic.
     pub fn fit(data: &[[f64; DIM]], k: usize, iters: usize) -> Result<GaussianHmm> {
+        Self::fit_with(&mut FitScratch::default(), data, k, iters)
+    }
+
+    /// [`GaussianHmm::fit`] with caller-owned work buffers, so a fitter that refits
+    /// every few bars allocates nothing once its buffers have grown to the window.
+    pub fn fit_with(
+        scratch: &mut FitScratch,
+        data: &[[f64; DIM]],
+        k: usize,
+        iters: usize,
+    ) -> Result<GaussianHmm> {
         if !(2..=MAX_STATES).contains(&k) {
             return Err(StrategyError::Param(format!(
                 "HMM states must be 2..={MAX_STATES}, got {k}"
@@ -79,9 +113,12 @@ impl GaussianHmm {
             ));
         }
         let n = data.len();
-        // Initialise: split by quantiles of feature 0 (volatility).
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&i, &j| data[i][0].total_cmp(&data[j][0]));
+        // Initialise: split by quantiles of feature 0 (volatility). Ties broken by
+        // index = the order a stable sort gives, without the stable sort's buffer.
+        let order = &mut scratch.order;
+        order.clear();
+        order.extend(0..n);
+        order.sort_unstable_by(|&i, &j| data[i][0].total_cmp(&data[j][0]).then(i.cmp(&j)));
         let mut m = GaussianHmm {
             k,
             pi: [0.0; MAX_STATES],
@@ -106,97 +143,163 @@ impl GaussianHmm {
                 m.a[s][t] = if s == t { 0.95 } else { 0.05 / (k - 1) as f64 };
             }
         }
-        let mut alpha = vec![[0.0; MAX_STATES]; n];
-        let mut beta = vec![[0.0; MAX_STATES]; n];
-        let mut c = vec![0.0; n];
+        scratch.resize(n);
+        match k {
+            2 => m.baum_welch::<2>(data, iters, scratch),
+            3 => m.baum_welch::<3>(data, iters, scratch),
+            _ => m.baum_welch::<4>(data, iters, scratch),
+        }
+        m.order_by_variance();
+        Ok(m)
+    }
+
+    /// `iters` Baum-Welch steps with `K` (= `self.k`) states, monomorphised so the
+    /// state loops unroll. Every expression is the textbook one evaluated in the same
+    /// order as the per-call [`GaussianHmm::emission`] version (kept as the test
+    /// reference), so fits are bit-identical to it; the speed comes from evaluating
+    /// each emission density once per iteration instead of up to 2k+1 times.
+    fn baum_welch<const K: usize>(
+        &mut self,
+        data: &[[f64; DIM]],
+        iters: usize,
+        scratch: &mut FitScratch,
+    ) {
+        let n = data.len();
+        let FitScratch {
+            em,
+            alpha,
+            beta,
+            xi,
+            c,
+            ..
+        } = scratch;
+        let (em, alpha, beta, xi, c) = (
+            &mut em[..n],
+            &mut alpha[..n],
+            &mut beta[..n],
+            &mut xi[..n],
+            &mut c[..n],
+        );
         for _ in 0..iters {
-            // Forward (scaled).
+            // The normaliser is hoisted; the exponent keeps its division (a reciprocal
+            // would change the bits).
+            let (mean, var) = (self.mean, self.var);
+            let mut norm = [[0.0; DIM]; K];
+            for s in 0..K {
+                for d in 0..DIM {
+                    norm[s][d] = (std::f64::consts::TAU * var[s][d]).sqrt();
+                }
+            }
+            let a = self.a;
+            // Forward (scaled). Each bar's emission densities are computed as the pass
+            // reaches it, so the exp calls fill the time the serial recursion waits on
+            // its division.
+            let mut prev = [0.0; MAX_STATES];
             for t in 0..n {
+                let x = data[t];
+                let mut e = [0.0; MAX_STATES];
+                for s in 0..K {
+                    let mut p = 1.0;
+                    for d in 0..DIM {
+                        let z = x[d] - mean[s][d];
+                        p *= (-0.5 * z * z / var[s][d]).exp() / norm[s][d];
+                    }
+                    e[s] = p.max(1e-300);
+                }
+                em[t] = e;
+                let mut cur = [0.0; MAX_STATES];
                 let mut sum = 0.0;
-                for s in 0..k {
+                for s in 0..K {
                     let prior = if t == 0 {
-                        m.pi[s]
+                        self.pi[s]
                     } else {
-                        (0..k).map(|r| alpha[t - 1][r] * m.a[r][s]).sum()
+                        (0..K).map(|r| prev[r] * a[r][s]).sum()
                     };
-                    alpha[t][s] = prior * m.emission(s, &data[t]);
-                    sum += alpha[t][s];
+                    cur[s] = prior * e[s];
+                    sum += cur[s];
                 }
-                c[t] = sum.max(1e-300);
-                for s in 0..k {
-                    alpha[t][s] /= c[t];
+                let ct = sum.max(1e-300);
+                for v in cur.iter_mut().take(K) {
+                    *v /= ct;
                 }
+                c[t] = ct;
+                alpha[t] = cur;
+                prev = cur;
             }
-            // Backward (same scaling).
-            for s in 0..k {
-                beta[n - 1][s] = 1.0;
-            }
+            // Backward (same scaling). The xi terms of each step are computed here too,
+            // overlapping the serial recursion, and summed in time order below.
+            let mut next = [1.0; MAX_STATES];
+            beta[n - 1] = next;
             for t in (0..n - 1).rev() {
-                for s in 0..k {
-                    beta[t][s] = (0..k)
-                        .map(|r| m.a[s][r] * m.emission(r, &data[t + 1]) * beta[t + 1][r])
-                        .sum::<f64>()
-                        / c[t + 1];
+                let (e, ct, al) = (em[t + 1], c[t + 1], alpha[t]);
+                let mut cur = [0.0; MAX_STATES];
+                let xt = &mut xi[t];
+                for s in 0..K {
+                    cur[s] = (0..K).map(|r| a[s][r] * e[r] * next[r]).sum::<f64>() / ct;
+                    for r in 0..K {
+                        xt[s][r] = al[s] * a[s][r] * e[r] * next[r] / ct;
+                    }
                 }
+                beta[t] = cur;
+                next = cur;
             }
             // M step.
             let mut gamma_sum = [0.0; MAX_STATES];
             let mut xi_sum = [[0.0; MAX_STATES]; MAX_STATES];
             let mut mean_acc = [[0.0; DIM]; MAX_STATES];
             for t in 0..n {
-                for s in 0..k {
-                    let g = alpha[t][s] * beta[t][s];
+                let (al, be, x) = (alpha[t], beta[t], data[t]);
+                for s in 0..K {
+                    let g = al[s] * be[s];
                     gamma_sum[s] += g;
                     for d in 0..DIM {
-                        mean_acc[s][d] += g * data[t][d];
+                        mean_acc[s][d] += g * x[d];
                     }
-                    if t + 1 < n {
-                        for r in 0..k {
-                            xi_sum[s][r] += alpha[t][s]
-                                * m.a[s][r]
-                                * m.emission(r, &data[t + 1])
-                                * beta[t + 1][r]
-                                / c[t + 1];
+                }
+                if t + 1 < n {
+                    let xt = &xi[t];
+                    for s in 0..K {
+                        for r in 0..K {
+                            xi_sum[s][r] += xt[s][r];
                         }
                     }
                 }
             }
-            for s in 0..k {
-                let g0 = alpha[0][s] * beta[0][s];
-                m.pi[s] = g0;
-                let row: f64 = (0..k).map(|r| xi_sum[s][r]).sum();
-                for r in 0..k {
-                    m.a[s][r] = if row > 0.0 {
+            for s in 0..K {
+                self.pi[s] = alpha[0][s] * beta[0][s];
+                let row: f64 = (0..K).map(|r| xi_sum[s][r]).sum();
+                for r in 0..K {
+                    self.a[s][r] = if row > 0.0 {
                         xi_sum[s][r] / row
                     } else {
-                        1.0 / k as f64
+                        1.0 / K as f64
                     };
                 }
                 if gamma_sum[s] > 0.0 {
                     for d in 0..DIM {
-                        m.mean[s][d] = mean_acc[s][d] / gamma_sum[s];
+                        self.mean[s][d] = mean_acc[s][d] / gamma_sum[s];
                     }
                 }
             }
             let mut var_acc = [[0.0; DIM]; MAX_STATES];
             for t in 0..n {
-                for s in 0..k {
-                    let g = alpha[t][s] * beta[t][s];
+                let (al, be, x) = (alpha[t], beta[t], data[t]);
+                for s in 0..K {
+                    let g = al[s] * be[s];
                     for d in 0..DIM {
-                        var_acc[s][d] += g * (data[t][d] - m.mean[s][d]).powi(2);
+                        let z = x[d] - self.mean[s][d];
+                        var_acc[s][d] += g * (z * z);
                     }
                 }
             }
-            for s in 0..k {
+            for s in 0..K {
                 if gamma_sum[s] > 0.0 {
                     for d in 0..DIM {
-                        m.var[s][d] = (var_acc[s][d] / gamma_sum[s]).max(MIN_VAR);
+                        self.var[s][d] = (var_acc[s][d] / gamma_sum[s]).max(MIN_VAR);
                     }
                 }
             }
         }
-        m.order_by_variance();
-        Ok(m)
     }
 
     /// Relabels states by increasing return variance (feature 1).
@@ -505,6 +608,227 @@ mod tests {
             .collect();
         (feats, truth)
     }
+
+    impl GaussianHmm {
+        /// The fit before the emission table: kept verbatim as the bit-exact reference.
+        fn fit_reference(data: &[[f64; DIM]], k: usize, iters: usize) -> Result<GaussianHmm> {
+            if !(2..=MAX_STATES).contains(&k) {
+                return Err(StrategyError::Param(format!(
+                    "HMM states must be 2..={MAX_STATES}, got {k}"
+                )));
+            }
+            if data.len() < 10 * k {
+                return Err(StrategyError::Input(format!(
+                    "HMM fit needs >= {} bars, got {}",
+                    10 * k,
+                    data.len()
+                )));
+            }
+            if data.iter().any(|x| x.iter().any(|v| !v.is_finite())) {
+                return Err(StrategyError::Input(
+                    "HMM fit data contains a non-finite value".into(),
+                ));
+            }
+            let n = data.len();
+            // Initialise: split by quantiles of feature 0 (volatility).
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&i, &j| data[i][0].total_cmp(&data[j][0]));
+            let mut m = GaussianHmm {
+                k,
+                pi: [0.0; MAX_STATES],
+                a: [[0.0; MAX_STATES]; MAX_STATES],
+                mean: [[0.0; DIM]; MAX_STATES],
+                var: [[1.0; DIM]; MAX_STATES],
+            };
+            for s in 0..k {
+                let chunk = &order[s * n / k..(s + 1) * n / k];
+                for d in 0..DIM {
+                    let mu = chunk.iter().map(|&i| data[i][d]).sum::<f64>() / chunk.len() as f64;
+                    let v = chunk
+                        .iter()
+                        .map(|&i| (data[i][d] - mu).powi(2))
+                        .sum::<f64>()
+                        / chunk.len() as f64;
+                    m.mean[s][d] = mu;
+                    m.var[s][d] = v.max(MIN_VAR);
+                }
+                m.pi[s] = 1.0 / k as f64;
+                for t in 0..k {
+                    m.a[s][t] = if s == t { 0.95 } else { 0.05 / (k - 1) as f64 };
+                }
+            }
+            let mut alpha = vec![[0.0; MAX_STATES]; n];
+            let mut beta = vec![[0.0; MAX_STATES]; n];
+            let mut c = vec![0.0; n];
+            for _ in 0..iters {
+                // Forward (scaled).
+                for t in 0..n {
+                    let mut sum = 0.0;
+                    for s in 0..k {
+                        let prior = if t == 0 {
+                            m.pi[s]
+                        } else {
+                            (0..k).map(|r| alpha[t - 1][r] * m.a[r][s]).sum()
+                        };
+                        alpha[t][s] = prior * m.emission(s, &data[t]);
+                        sum += alpha[t][s];
+                    }
+                    c[t] = sum.max(1e-300);
+                    for s in 0..k {
+                        alpha[t][s] /= c[t];
+                    }
+                }
+                // Backward (same scaling).
+                for s in 0..k {
+                    beta[n - 1][s] = 1.0;
+                }
+                for t in (0..n - 1).rev() {
+                    for s in 0..k {
+                        beta[t][s] = (0..k)
+                            .map(|r| m.a[s][r] * m.emission(r, &data[t + 1]) * beta[t + 1][r])
+                            .sum::<f64>()
+                            / c[t + 1];
+                    }
+                }
+                // M step.
+                let mut gamma_sum = [0.0; MAX_STATES];
+                let mut xi_sum = [[0.0; MAX_STATES]; MAX_STATES];
+                let mut mean_acc = [[0.0; DIM]; MAX_STATES];
+                for t in 0..n {
+                    for s in 0..k {
+                        let g = alpha[t][s] * beta[t][s];
+                        gamma_sum[s] += g;
+                        for d in 0..DIM {
+                            mean_acc[s][d] += g * data[t][d];
+                        }
+                        if t + 1 < n {
+                            for r in 0..k {
+                                xi_sum[s][r] += alpha[t][s]
+                                    * m.a[s][r]
+                                    * m.emission(r, &data[t + 1])
+                                    * beta[t + 1][r]
+                                    / c[t + 1];
+                            }
+                        }
+                    }
+                }
+                for s in 0..k {
+                    let g0 = alpha[0][s] * beta[0][s];
+                    m.pi[s] = g0;
+                    let row: f64 = (0..k).map(|r| xi_sum[s][r]).sum();
+                    for r in 0..k {
+                        m.a[s][r] = if row > 0.0 {
+                            xi_sum[s][r] / row
+                        } else {
+                            1.0 / k as f64
+                        };
+                    }
+                    if gamma_sum[s] > 0.0 {
+                        for d in 0..DIM {
+                            m.mean[s][d] = mean_acc[s][d] / gamma_sum[s];
+                        }
+                    }
+                }
+                let mut var_acc = [[0.0; DIM]; MAX_STATES];
+                for t in 0..n {
+                    for s in 0..k {
+                        let g = alpha[t][s] * beta[t][s];
+                        for d in 0..DIM {
+                            var_acc[s][d] += g * (data[t][d] - m.mean[s][d]).powi(2);
+                        }
+                    }
+                }
+                for s in 0..k {
+                    if gamma_sum[s] > 0.0 {
+                        for d in 0..DIM {
+                            m.var[s][d] = (var_acc[s][d] / gamma_sum[s]).max(MIN_VAR);
+                        }
+                    }
+                }
+            }
+            m.order_by_variance();
+            Ok(m)
+        }
+    }
+
+    fn params_bits(m: &GaussianHmm) -> Vec<u64> {
+        let k = m.k;
+        let mut v = vec![k as u64];
+        v.extend(m.pi[..k].iter().map(|x| x.to_bits()));
+        for s in 0..k {
+            v.extend(m.a[s][..k].iter().map(|x| x.to_bits()));
+            v.extend(m.mean[s].iter().map(|x| x.to_bits()));
+            v.extend(m.var[s].iter().map(|x| x.to_bits()));
+        }
+        v
+    }
+
+    /// Flat stretches (volatility floored at 1e-9, so feature 0 ties) and jumps: the
+    /// initial quantile split must break ties exactly like the old stable sort.
+    fn with_ties(n: usize) -> Vec<[f64; DIM]> {
+        let mut r = ChaCha8Rng::seed_from_u64(5);
+        (0..n)
+            .map(|t| match t % 7 {
+                0..=2 => [1e-9f64.ln(), 0.0],
+                3 => [1e-9f64.ln(), 1e-4 * normal(&mut r)],
+                _ => [-6.0 + normal(&mut r), 0.003 * normal(&mut r)],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fit_is_bit_identical_to_the_reference() {
+        let (planted4, _) = planted(4);
+        let ties = with_ties(720);
+        let mut scratch = FitScratch::default();
+        for data in [&planted4[..720], &planted4[..], &ties[..], &ties[..40]] {
+            for k in 2..=MAX_STATES {
+                for iters in [0, 1, 7, 30] {
+                    let want = GaussianHmm::fit_reference(data, k, iters);
+                    let got = GaussianHmm::fit_with(&mut scratch, data, k, iters);
+                    match (want, got) {
+                        (Ok(w), Ok(g)) => assert_eq!(
+                            params_bits(&w),
+                            params_bits(&g),
+                            "n={} k={k} iters={iters}",
+                            data.len()
+                        ),
+                        (Err(_), Err(_)) => {}
+                        (w, g) => panic!("reference {w:?}, new {g:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pins one fit's parameters to the bits the pre-table implementation produced,
+    /// so the pin survives if `fit_reference` is ever dropped.
+    #[test]
+    fn fit_parameters_are_pinned() {
+        let (feats, _) = planted(4);
+        let m = GaussianHmm::fit(&feats[..720], 2, 30).unwrap();
+        assert_eq!(params_bits(&m), PINNED);
+    }
+
+    /// k, pi[0..k], then per state: a[s][0..k], mean[s], var[s] (as printed by the
+    /// pre-table implementation).
+    const PINNED: [u64; 15] = [
+        2,
+        0x3feffffffffffff9,
+        0x0000000000000000,
+        0x3fefefc738e52281,
+        0x3f6038c71add7ed4,
+        0xc01bcb6a31f8365a,
+        0x3ef5177ff50c7fd9,
+        0x3fadf2ea4a3e4936,
+        0x3eb179739deeec3c,
+        0x211f0fb7b5e17067,
+        0x3ff0000000000000,
+        0xc0164eac393f8f18,
+        0x3f39252ffb1bb4ad,
+        0x3fac1d4b8b02ef7b,
+        0x3ef0e2184ba084d0,
+    ];
 
     #[test]
     fn planted_volatility_regimes_are_recovered_causally() {

@@ -161,6 +161,70 @@ pub fn strength(p: &SignalParams, x: &SignalInputs) -> Strength {
     out
 }
 
+/// Whether [`strength`] could pass `threshold` with enough confirmations, decided
+/// without the two `tanh` calls (most of a tick's signal cost): each squashed
+/// component is bounded by `|tanh u| ≤ min(|u|, 1)` with the sign of `u`, the others
+/// are exact. A necessary condition only — when it holds the exact strength decides,
+/// so skipping on `false` never changes which signals fire or their values. The slack
+/// covers a last-ulp difference between the libm `tanh` and its bound.
+#[inline]
+fn could_fire(p: &SignalParams, x: &SignalInputs, threshold: f64) -> bool {
+    const SLACK: f64 = 1e-9;
+    // (lower bound, upper bound) of each component; NaN = not initialised.
+    let mut b = [(f64::NAN, f64::NAN); 4];
+    let squashed = |u: f64| {
+        if u >= 0.0 {
+            (0.0, u.min(1.0))
+        } else {
+            (u.max(-1.0), 0.0)
+        }
+    };
+    if let (Some(f), Some(s)) = (x.ema_fast, x.ema_slow) {
+        if s > 0.0 {
+            let u = (f - s) / s * p.ema_scale;
+            if !u.is_finite() {
+                return true;
+            }
+            b[0] = squashed(u);
+        }
+    }
+    if let Some(r) = x.rsi {
+        let v = ((50.0 - r) / 20.0).clamp(-1.0, 1.0);
+        b[1] = (v, v);
+    }
+    if let Some(h) = x.macd_hist {
+        if x.price > 0.0 {
+            let u = h / x.price * p.macd_scale;
+            if !u.is_finite() {
+                return true;
+            }
+            b[2] = squashed(u);
+        }
+    }
+    if let Some(pb) = x.bb_pct_b {
+        let v = ((0.5 - pb) * 2.0).clamp(-1.0, 1.0);
+        b[3] = (v, v);
+    }
+    let (mut lo, mut hi, mut den) = (0.0, 0.0, 0.0);
+    let (mut longs, mut shorts) = (0u32, 0u32);
+    for (i, &(l, h)) in b.iter().enumerate() {
+        if l.is_finite() {
+            lo += p.weights[i] * l;
+            hi += p.weights[i] * h;
+            den += p.weights[i];
+            longs += u32::from(h >= p.confirm_level - SLACK);
+            shorts += u32::from(l <= -p.confirm_level + SLACK);
+        }
+    }
+    // Compared as products (no division per tick); the slack dwarfs their rounding
+    // while |threshold| ≤ 1, and anything else takes the exact path.
+    if den <= 0.0 || threshold.is_nan() || threshold.abs() > 1.0 {
+        return true;
+    }
+    (hi >= (threshold - SLACK) * den && longs >= p.min_confirmations)
+        || (lo <= (SLACK - threshold) * den && shorts >= p.min_confirmations)
+}
+
 /// A fired signal.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fired {
@@ -215,7 +279,9 @@ impl SignalEngine {
         if !(x.price.is_finite() && x.price > 0.0) {
             return None;
         }
-        if st.last_eval_px > 0.0
+        // With the default threshold of 0 no move is below it: skip the division.
+        if p.price_change_threshold > 0.0
+            && st.last_eval_px > 0.0
             && ((x.price - st.last_eval_px) / st.last_eval_px).abs() < p.price_change_threshold
         {
             return None;
@@ -236,6 +302,9 @@ impl SignalEngine {
             .last_signal_ns
             .is_some_and(|l| ts_ns.saturating_sub(l) < p.cooldown_ns)
         {
+            return None;
+        }
+        if !could_fire(p, x, threshold) {
             return None;
         }
         let s = strength(p, x);
