@@ -18,9 +18,10 @@
 //! protection act as they do live. The symbol table comes from the data (alphabetical),
 //! not from `config.symbols`.
 //!
-//! Deterministic: the HMM refits run inline ([`InlineFitter`](shmtrader_strategy::InlineFitter)),
-//! random draws are seeded, maps are ordered, so the same data and config give
-//! byte-identical JSON.
+//! Deterministic: an HMM refit is installed at a fixed bar whether it ran on a worker
+//! thread ([`ThreadFitter`](shmtrader_strategy::ThreadFitter), the default, as in the
+//! analytics stage) or inline; ML refits run inline; random draws are seeded; maps are
+//! ordered. So the same data and config give byte-identical JSON.
 
 pub mod compare;
 pub mod data;
@@ -103,6 +104,7 @@ pub fn settings(
         progress: opts.progress,
         label: label.to_string(),
         record_examples: false,
+        fit_thread: true,
     })
 }
 

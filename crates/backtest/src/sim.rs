@@ -48,8 +48,8 @@ use shmtrader_risk::{
     SymbolRules,
 };
 use shmtrader_strategy::{
-    strength, Engine, EngineParams, EngineStats, Features, InlineFitter, Regime, SignalInputs,
-    SignalParams,
+    strength, Engine, EngineParams, EngineStats, Features, Fitter, InlineFitter, Regime,
+    SignalInputs, SignalParams, ThreadFitter,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -191,6 +191,10 @@ pub struct SimSettings {
     pub label: String,
     /// Record every signal's features and shadow-trade label ([`SimResult::examples`]).
     pub record_examples: bool,
+    /// Run HMM refits on a worker thread ([`ThreadFitter`], as the analytics stage
+    /// does) instead of the simulation's thread. The result is the same bit for bit: a
+    /// refit is installed at a fixed bar wherever it ran.
+    pub fit_thread: bool,
 }
 
 /// One closed trade.
@@ -393,7 +397,12 @@ impl<'a> Sim<'a> {
                 s.funding_rate_8h
             )));
         }
-        let engine = Engine::new(s.engine.clone(), n, Box::<InlineFitter>::default())?;
+        let fitter: Box<dyn Fitter> = if s.fit_thread {
+            Box::new(ThreadFitter::spawn()?)
+        } else {
+            Box::<InlineFitter>::default()
+        };
+        let engine = Engine::new(s.engine.clone(), n, fitter)?;
         let risk = RiskEngine::new(s.risk, &s.rules)?;
         let (pass, seed) = match s.filter {
             SignalFilter::Random { pass_rate, seed } => (pass_rate, seed),

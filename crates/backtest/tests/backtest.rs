@@ -54,6 +54,24 @@ fn t_stat(v: &[f64]) -> f64 {
 
 // ---------------------------------------------------------------- determinism
 
+/// HMM refits on a worker thread (the default) or inline: the same trades bit for bit,
+/// because a refit is installed at a fixed bar wherever it ran. With refits every 10
+/// bars there are many of them, so a late install would show.
+#[test]
+fn refits_on_a_thread_or_inline_give_the_same_trades() {
+    let m = random_walk_ticks(2, 600, 30, DAY0_MS, 0.002, 3);
+    let c = Config::from_toml_str("[strategy]\nregime_refit_every_bars = 10\n", "test").unwrap();
+    let mut s = settings(&c, &m, &opts(), true, SignalFilter::None, "t").unwrap();
+    assert!(s.fit_thread, "the default");
+    let threaded = simulate(&m, &s).unwrap();
+    s.fit_thread = false;
+    let inline = simulate(&m, &s).unwrap();
+    assert!(threaded.engine.refits > 10, "{:?}", threaded.engine);
+    assert!(!threaded.trades.is_empty());
+    assert_eq!(threaded.trades, inline.trades);
+    assert_eq!(threaded.engine, inline.engine);
+}
+
 #[test]
 fn same_data_and_config_give_byte_identical_json() {
     let m = random_walk_ticks(2, 600, 30, DAY0_MS, 0.002, 3);

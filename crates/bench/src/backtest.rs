@@ -5,7 +5,11 @@
 //!
 //! Rows:
 //! - `backtest.ticks_per_s`: a seeded random-walk tick stream of 16 symbols at 100
-//!   trades per symbol-minute (tick-data density), default configuration;
+//!   trades per symbol-minute (tick-data density), default configuration: HMM refits on
+//!   a worker thread as in the analytics stage, so the CPU-second figure is the
+//!   decision thread's (indicators, signals, regime filtering, risk, fills);
+//! - `backtest.inline_fit_ticks_per_s`: the same with the refits inline, everything on
+//!   one thread (same trades, checked);
 //! - `backtest.kline_ticks_per_s`: the same symbols as 1-minute klines replayed as four
 //!   prints per bar — 25× fewer prints per bar, so the per-bar work (HMM refits, bar
 //!   closes, correlation) weighs 25× more per print;
@@ -43,7 +47,12 @@ fn thread_cpu_ns() -> Option<u64> {
 
 /// Median wall-clock ticks/s over `reps` runs, median ticks per CPU-second (if the OS
 /// tells), the trade count and whether all runs agreed.
-fn measure(cfg: &Config, m: &Market, reps: usize) -> Result<(f64, Option<f64>, usize, bool)> {
+fn measure(
+    cfg: &Config,
+    m: &Market,
+    reps: usize,
+    fit_thread: bool,
+) -> Result<(f64, Option<f64>, usize, bool)> {
     let opts = BacktestOptions {
         progress: false,
         ..BacktestOptions::default()
@@ -57,6 +66,7 @@ fn measure(cfg: &Config, m: &Market, reps: usize) -> Result<(f64, Option<f64>, u
         "bench",
     )
     .map_err(err)?;
+    let s = shmtrader_backtest::SimSettings { fit_thread, ..s };
     let mut rates = Vec::with_capacity(reps);
     let mut cpu_rates = Vec::with_capacity(reps);
     let mut first: Option<Vec<shmtrader_backtest::TradeRecord>> = None;
@@ -108,12 +118,18 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<Row>> {
         .collect();
     let klines = market_from_bars(&series, IntrabarPath::NearestFirst);
 
-    let (full, full_cpu, n_full, same_full) = measure(&cfg, &ticks, reps)?;
-    let (kl, kl_cpu, n_kl, same_kl) = measure(&cfg, &klines, reps)?;
-    let (base, base_cpu, n_base, same_base) = measure(&no_refit, &ticks, reps)?;
-    if !(same_full && same_kl && same_base) {
+    let (full, full_cpu, n_full, same_full) = measure(&cfg, &ticks, reps, true)?;
+    let (inl, inl_cpu, n_inl, same_inl) = measure(&cfg, &ticks, reps, false)?;
+    let (kl, kl_cpu, n_kl, same_kl) = measure(&cfg, &klines, reps, true)?;
+    let (base, base_cpu, n_base, same_base) = measure(&no_refit, &ticks, reps, false)?;
+    if !(same_full && same_inl && same_kl && same_base) {
         return Err(BenchError::Invalid(
             "backtest runs on identical data gave different trades".into(),
+        ));
+    }
+    if n_full != n_inl {
+        return Err(BenchError::Invalid(
+            "refits on a worker thread changed the trades".into(),
         ));
     }
     let acc = |n: usize, prints: u64, cpu: Option<f64>| {
@@ -139,6 +155,12 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<Row>> {
             full,
             Some(("backtest.no_refit_ticks_per_s", base)),
             acc(n_full, ticks.trade_count(), full_cpu),
+        ),
+        row(
+            "backtest.inline_fit_ticks_per_s",
+            inl,
+            Some(("backtest.no_refit_ticks_per_s", base)),
+            acc(n_inl, ticks.trade_count(), inl_cpu),
         ),
         row(
             "backtest.kline_ticks_per_s",

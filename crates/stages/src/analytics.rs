@@ -22,7 +22,7 @@ use shmtrader_risk::{RiskParams, ShadowBook};
 use shmtrader_shm::clock::now_ns;
 use shmtrader_shm::control::ML_FIGURES;
 use shmtrader_shm::{consumer_id, ring_id, Read};
-use shmtrader_strategy::{Engine, EngineParams, Fitter, GaussianHmm, InlineFitter};
+use shmtrader_strategy::{Engine, EngineParams, InlineFitter, ThreadFitter};
 use std::sync::atomic::Ordering;
 
 /// Runs until asked to stop, then drains what is left in its input rings.
@@ -430,73 +430,4 @@ pub fn indicator_params(cfg: &Config) -> IndicatorParams {
 /// The engine's parameters (see [`shmtrader_strategy::config`]).
 pub fn engine_params(cfg: &Config) -> Result<EngineParams> {
     Ok(shmtrader_strategy::config::engine_params(cfg)?)
-}
-
-type FitJob = (usize, Vec<[f64; 2]>, usize, usize);
-
-/// Runs HMM fits on a worker thread. `collect` waits only if the fit is still running
-/// when its install bar arrives (a fit of 720 bars takes milliseconds; a bar is a
-/// minute), so the tick loop never computes Baum-Welch itself.
-#[derive(Debug)]
-pub struct ThreadFitter {
-    jobs: std::sync::mpsc::Sender<FitJob>,
-    results: std::sync::mpsc::Receiver<(usize, Option<GaussianHmm>)>,
-    ready: Vec<Option<Option<GaussianHmm>>>,
-    outstanding: Vec<bool>,
-}
-
-impl ThreadFitter {
-    /// Starts the worker.
-    pub fn spawn() -> Result<ThreadFitter> {
-        let (jtx, jrx) = std::sync::mpsc::channel::<FitJob>();
-        let (rtx, rrx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("hmm-fit".into())
-            .spawn(move || {
-                while let Ok((sym, data, k, iters)) = jrx.recv() {
-                    let m = GaussianHmm::fit(&data, k, iters).ok();
-                    if rtx.send((sym, m)).is_err() {
-                        break;
-                    }
-                }
-            })
-            .map_err(|e| crate::error::StageError::io("starting the HMM fit thread", e))?;
-        Ok(ThreadFitter {
-            jobs: jtx,
-            results: rrx,
-            ready: Vec::new(),
-            outstanding: Vec::new(),
-        })
-    }
-
-    fn grow(&mut self, symbol: usize) {
-        if self.ready.len() <= symbol {
-            self.ready.resize(symbol + 1, None);
-            self.outstanding.resize(symbol + 1, false);
-        }
-    }
-}
-
-impl Fitter for ThreadFitter {
-    fn submit(&mut self, symbol: usize, data: Vec<[f64; 2]>, states: usize, iters: usize) {
-        self.grow(symbol);
-        self.ready[symbol] = None;
-        self.outstanding[symbol] = self.jobs.send((symbol, data, states, iters)).is_ok();
-    }
-
-    fn collect(&mut self, symbol: usize) -> Option<GaussianHmm> {
-        self.grow(symbol);
-        loop {
-            if let Some(r) = self.ready[symbol].take() {
-                return r;
-            }
-            if !self.outstanding[symbol] {
-                return None;
-            }
-            let (s, m) = self.results.recv().ok()?;
-            self.grow(s);
-            self.outstanding[s] = false;
-            self.ready[s] = Some(m);
-        }
-    }
 }

@@ -14,10 +14,9 @@
 
 use crate::adaptive::{AdaptiveParams, AdaptiveThreshold};
 use crate::error::{Result, StrategyError};
+use crate::fitter::Fitter;
 use crate::micro::{microprice, top_imbalance, OrderFlowImbalance, SignedVolumeImbalance, Vpin};
-use crate::regime::{
-    EfficiencyRatio, FitScratch, GaussianHmm, Regime, RegimeFilter, RegimeLabeler, DIM,
-};
+use crate::regime::{EfficiencyRatio, Regime, RegimeFilter, RegimeLabeler, DIM};
 use crate::signal::{SignalEngine, SignalInputs, SignalParams};
 use shmtrader_core::{BookTop, Outcome, Signal, Tick};
 use shmtrader_indicators::{IndicatorParams, IndicatorSet, Snapshot};
@@ -113,35 +112,6 @@ pub struct EngineParams {
     pub regime: RegimeParams,
     /// Microstructure.
     pub micro: MicroParams,
-}
-
-/// Runs HMM fits off the tick path. `submit` hands over a trailing window; `collect`
-/// returns the model for that symbol, waiting for it if needed (`None` if the fit
-/// failed, e.g. a degenerate window).
-pub trait Fitter: Send {
-    /// Starts a fit.
-    fn submit(&mut self, symbol: usize, data: Vec<[f64; DIM]>, states: usize, iters: usize);
-    /// The result of the last submit for `symbol`.
-    fn collect(&mut self, symbol: usize) -> Option<GaussianHmm>;
-}
-
-/// Fits on the calling thread (backtests, tests, replays).
-#[derive(Debug, Default)]
-pub struct InlineFitter {
-    done: Vec<Option<GaussianHmm>>,
-    scratch: FitScratch,
-}
-
-impl Fitter for InlineFitter {
-    fn submit(&mut self, symbol: usize, data: Vec<[f64; DIM]>, states: usize, iters: usize) {
-        if self.done.len() <= symbol {
-            self.done.resize(symbol + 1, None);
-        }
-        self.done[symbol] = GaussianHmm::fit_with(&mut self.scratch, &data, states, iters).ok();
-    }
-    fn collect(&mut self, symbol: usize) -> Option<GaussianHmm> {
-        self.done.get_mut(symbol).and_then(Option::take)
-    }
 }
 
 /// Features of one symbol at the moment of a signal (what the ML filter will see).
@@ -507,6 +477,8 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fitter::InlineFitter;
+    use crate::regime::GaussianHmm;
     use shmtrader_core::Side;
     use shmtrader_indicators::{read_klines, Bar};
     use std::path::PathBuf;

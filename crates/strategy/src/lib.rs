@@ -8,16 +8,16 @@ pub mod adaptive;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod fitter;
 pub mod micro;
 pub mod regime;
 pub mod signal;
 pub mod spoof;
 
 pub use adaptive::{AdaptiveParams, AdaptiveThreshold};
-pub use engine::{
-    Engine, EngineParams, EngineStats, Features, Fitter, InlineFitter, MicroParams, RegimeParams,
-};
+pub use engine::{Engine, EngineParams, EngineStats, Features, MicroParams, RegimeParams};
 pub use error::{Result, StrategyError};
+pub use fitter::{Fitter, InlineFitter, ThreadFitter};
 pub use micro::{
     depth_imbalance, microprice, top_imbalance, OrderFlowImbalance, SignedVolumeImbalance, Vpin,
 };
