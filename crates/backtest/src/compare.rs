@@ -635,6 +635,22 @@ impl Comparison {
                 }
             }
         }
+        o.push_str(&self.ml_text());
+        let _ = writeln!(
+            o,
+            "CI: moving-block bootstrap over {} UTC days (block {} days, {} resamples, seed {}).",
+            self.bootstrap.days,
+            self.bootstrap.block_days,
+            self.bootstrap.resamples,
+            self.bootstrap.seed
+        );
+        o
+    }
+
+    /// The ML rows' evaluation: the filter against random, the walk-forward scores, the
+    /// threshold sweep, the online filter's rolling figures.
+    pub fn ml_text(&self) -> String {
+        let mut o = String::new();
         for v in &self.variants {
             if let Some([a, b]) = v.pnl_diff_ci_vs_random {
                 let _ = writeln!(
@@ -705,14 +721,6 @@ impl Comparison {
                 );
             }
         }
-        let _ = writeln!(
-            o,
-            "CI: moving-block bootstrap over {} UTC days (block {} days, {} resamples, seed {}).",
-            self.bootstrap.days,
-            self.bootstrap.block_days,
-            self.bootstrap.resamples,
-            self.bootstrap.seed
-        );
         o
     }
 

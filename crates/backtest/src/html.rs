@@ -434,6 +434,14 @@ pub fn compare_html(c: &Comparison) -> Result<String> {
         }
     }
     o.push_str("</table>");
+    let ml = c.ml_text();
+    if !ml.is_empty() {
+        let _ = write!(
+            o,
+            "<h2>ML filter, out of sample</h2><pre>{}</pre>",
+            esc(&ml)
+        );
+    }
     let series: Vec<(&str, Vec<(f64, f64)>)> = c
         .variants
         .iter()

@@ -209,7 +209,8 @@ fn compare_is_deterministic_and_reports_the_ml_variants() {
         .unwrap()
         .contains("no signal scored"));
     assert!(a.table().contains("ml_filter"));
-    assert!(a.to_html().unwrap().contains("<svg"));
+    let html = a.to_html().unwrap();
+    assert!(html.contains("<svg") && html.contains("ML filter, out of sample"));
 }
 
 /// Precomputed verdicts must belong to the stream they are applied to: a verdict list
