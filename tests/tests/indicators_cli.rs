@@ -147,5 +147,32 @@ fn backtest_cli_writes_summary_json_and_html() {
     assert!(v["per_symbol"].is_object() && v["trades"].is_array());
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<svg"), "no inline plot in the report");
+
+    // One account per symbol: a table and {"accounts": {...}}; combined with --compare
+    // it is refused with a reason, before any data is read.
+    let sep = dir.join("sep.json");
+    let out = Command::new(bin())
+        .args(["backtest", "--separate", "--data"])
+        .arg(format!("ADABTC={}", p.display()))
+        .arg("--json")
+        .arg(&sep)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 separate accounts"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sep).unwrap()).unwrap();
+    assert!(v["accounts"]["ADABTC"]["summary"].is_object());
+    let out = Command::new(bin())
+        .args(["backtest", "--separate", "--compare", "--data"])
+        .arg(format!("ADABTC={}", p.display()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--separate"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

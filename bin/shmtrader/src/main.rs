@@ -124,6 +124,10 @@ enum Cmd {
         /// Compare variants (rules, adaptive, regime, ML, random filter) on the same data.
         #[arg(long)]
         compare: bool,
+        /// One account per symbol instead of one shared account: the symbols run in
+        /// parallel and the table has one row per account.
+        #[arg(long)]
+        separate: bool,
     },
     /// Run the benchmark suite (or one benchmark) and print a table.
     Bench {
@@ -316,6 +320,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             json,
             report,
             compare,
+            separate,
         } => {
             let cfg = load_config(&common)?;
             let code = shmtrader_backtest::cli(shmtrader_backtest::BacktestArgs {
@@ -324,6 +329,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 json,
                 report,
                 compare,
+                separate,
             })?;
             Ok(code)
         }

@@ -164,6 +164,32 @@ impl Market {
         self.events.retain(|e| (a..b).contains(&e.ts_ns()));
     }
 
+    /// One market per symbol, each with its symbol as id 0 and its events in the same
+    /// order: for runs where symbols do not share an account (`--separate`).
+    pub fn split_by_symbol(&self) -> Vec<Market> {
+        let mut out: Vec<Market> = self
+            .symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Market {
+                symbols: vec![s.clone()],
+                events: Vec::new(),
+                sources: self.sources.get(i).cloned().into_iter().collect(),
+            })
+            .collect();
+        for e in &self.events {
+            let mut e = *e;
+            let id = match &mut e {
+                Event::Trade(t) => std::mem::replace(&mut t.symbol_id, 0),
+                Event::Book(b) => std::mem::replace(&mut b.symbol_id, 0),
+            };
+            if let Some(m) = out.get_mut(id as usize) {
+                m.events.push(e);
+            }
+        }
+        out
+    }
+
     /// Trades in the stream.
     pub fn trade_count(&self) -> u64 {
         self.events

@@ -129,6 +129,111 @@ pub fn run_market(cfg: &Config, market: &Market, opts: &BacktestOptions) -> Resu
     Ok(Report::new(sim, market, &s, opts.intrabar))
 }
 
+/// One account per symbol (`--separate`): the symbols of `market` run as independent
+/// backtests, in parallel on the available cores (each run is single-threaded apart from
+/// its HMM fit worker). Results in symbol order, identical to running each symbol alone.
+pub fn run_separate(
+    cfg: &Config,
+    market: &Market,
+    opts: &BacktestOptions,
+) -> Result<Vec<(String, Report)>> {
+    let parts = market.split_by_symbol();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(parts.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let quiet = BacktestOptions {
+        progress: false,
+        ..opts.clone()
+    };
+    let mut results: Vec<Option<Result<Report>>> = (0..parts.len()).map(|_| None).collect();
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(m) = parts.get(i) else { break };
+                        done.push((i, run_market(cfg, m, &quiet)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok(done) => {
+                    for (i, r) in done {
+                        results[i] = Some(r);
+                    }
+                }
+                Err(_) => {
+                    return;
+                }
+            }
+        }
+    });
+    let mut out = Vec::with_capacity(parts.len());
+    for (m, r) in parts.iter().zip(results) {
+        let name = m.symbols.first().cloned().unwrap_or_default();
+        let r =
+            r.ok_or_else(|| BacktestError::Report(format!("{name}: the run did not finish")))?;
+        out.push((name, r?));
+    }
+    Ok(out)
+}
+
+/// The terminal table of a `--separate` run: one row per account.
+pub fn separate_table(runs: &[(String, Report)]) -> String {
+    use std::fmt::Write as _;
+    let mut o = format!(
+        "{:<14}{:>7}{:>7}{:>11}{:>10}{:>10}{:>7}{:>8}{:>8}{:>10}\n",
+        "account", "trades", "win%", "net", "fees", "slippage", "PF", "maxDD%", "sharpe", "ticks"
+    );
+    let mut total = 0.0;
+    for (name, r) in runs {
+        let s = &r.summary;
+        let st = &s.stats;
+        total += st.net_pnl;
+        let _ = writeln!(
+            o,
+            "{:<14}{:>7}{:>7.1}{:>11.2}{:>10.2}{:>10.2}{:>7}{:>8.2}{:>8}{:>10}",
+            name,
+            st.trades,
+            st.win_rate * 100.0,
+            st.net_pnl,
+            st.fees,
+            st.slippage,
+            st.profit_factor
+                .map_or_else(|| "n/a".into(), |x| format!("{x:.2}")),
+            s.max_drawdown * 100.0,
+            s.sharpe.map_or_else(|| "n/a".into(), |x| format!("{x:.2}")),
+            s.ticks
+        );
+    }
+    let _ = writeln!(
+        o,
+        "{} separate accounts of {:.2} each; net PnL summed over them {total:.2}",
+        runs.len(),
+        runs.first().map_or(0.0, |(_, r)| r.summary.starting_equity)
+    );
+    o
+}
+
+/// `{"accounts": {"SYMBOL": {"summary", "per_symbol", ...}, ...}}`, deterministic.
+pub fn separate_json(runs: &[(String, Report)]) -> Result<String> {
+    let mut accounts = serde_json::Map::new();
+    for (name, r) in runs {
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()?)
+            .map_err(|e| BacktestError::Report(e.to_string()))?;
+        accounts.insert(name.clone(), v);
+    }
+    serde_json::to_string_pretty(&serde_json::json!({ "accounts": accounts }))
+        .map_err(|e| BacktestError::Report(e.to_string()))
+}
+
 /// Arguments of `shmtrader backtest`.
 #[derive(Debug, Clone)]
 pub struct BacktestArgs {
@@ -142,6 +247,8 @@ pub struct BacktestArgs {
     pub report: Option<PathBuf>,
     /// Run the comparison of variants instead of one backtest.
     pub compare: bool,
+    /// One account per symbol, run in parallel, instead of one shared account.
+    pub separate: bool,
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
@@ -153,6 +260,20 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
 /// strategy is a result, not a failure).
 pub fn cli(args: BacktestArgs) -> Result<i32> {
     let opts = BacktestOptions::default();
+    if args.separate {
+        if args.compare || args.report.is_some() {
+            return Err(BacktestError::Param(
+                "--separate runs one account per symbol and prints one table; it does not combine with --compare or --report (run one symbol for those)".into(),
+            ));
+        }
+        let market = data::load(&args.data, opts.intrabar)?;
+        let runs = run_separate(&args.config, &market, &opts)?;
+        print!("{}", separate_table(&runs));
+        if let Some(p) = &args.json {
+            write_file(p, &separate_json(&runs)?)?;
+        }
+        return Ok(0);
+    }
     if args.compare {
         let c = compare::compare(&args.config, &args.data, &opts)?;
         print!("{}", c.table());

@@ -494,3 +494,31 @@ fn finds_a_planted_causal_pattern() {
     assert!(total > 0.0, "net {total}");
     assert!(t_stat(&net) > 2.0);
 }
+
+/// `--separate`: each symbol is its own account, run in parallel; the result of each is
+/// exactly the backtest of that symbol's events alone, in symbol order.
+#[test]
+fn separate_accounts_equal_single_symbol_runs() {
+    let m = random_walk_ticks(3, 400, 20, DAY0_MS, 0.002, 9);
+    let c = Config::embedded_default().unwrap();
+    let parts = m.split_by_symbol();
+    assert_eq!(parts.len(), 3);
+    let n: usize = parts.iter().map(|p| p.events.len()).sum();
+    assert_eq!(n, m.events.len(), "every event goes to exactly one account");
+    let runs = shmtrader_backtest::run_separate(&c, &m, &opts()).unwrap();
+    let names: Vec<&str> = runs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        m.symbols.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    for ((name, r), p) in runs.iter().zip(&parts) {
+        assert_eq!(p.symbols, [name.clone()]);
+        let alone = run_market(&c, p, &opts()).unwrap();
+        assert_eq!(r.to_json().unwrap(), alone.to_json().unwrap(), "{name}");
+        assert_eq!(r.summary.starting_equity, alone.summary.starting_equity);
+    }
+    let j: serde_json::Value =
+        serde_json::from_str(&shmtrader_backtest::separate_json(&runs).unwrap()).unwrap();
+    assert_eq!(j["accounts"].as_object().unwrap().len(), 3);
+    assert!(shmtrader_backtest::separate_table(&runs).contains("3 separate accounts"));
+}
