@@ -512,7 +512,7 @@ fn separate_accounts_equal_single_symbol_runs() {
         m.symbols.iter().map(String::as_str).collect::<Vec<_>>()
     );
     for ((name, r), p) in runs.iter().zip(&parts) {
-        assert_eq!(p.symbols, [name.clone()]);
+        assert_eq!(p.symbols, std::slice::from_ref(name));
         let alone = run_market(&c, p, &opts()).unwrap();
         assert_eq!(r.to_json().unwrap(), alone.to_json().unwrap(), "{name}");
         assert_eq!(r.summary.starting_equity, alone.summary.starting_equity);
