@@ -626,3 +626,24 @@ fn ml_filter_runs_in_analytics_and_reports_in_status() {
     assert!(model_dir.join(format!("{inst}.model.json")).exists());
     let _ = std::fs::remove_dir_all(&model_dir);
 }
+
+/// With ingest on the venue's websockets (the default), the launcher starts ingest only
+/// once the mock exchange listens: no refused connections and backoffs at start-up.
+#[test]
+fn ingest_on_the_mock_connects_first_time() {
+    let inst = instance("wsfirst");
+    let _c = Cleanup(inst.clone());
+    let child = spawn_run(&inst, 4, &[("SHMTRADER_INGEST__SOURCE", "exchange")]);
+    let out = finish(child, Duration::from_secs(40));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    assert!(
+        !stderr.contains("connect failed"),
+        "refused connections at start:\n{stderr}"
+    );
+    let i = Instance::open(&inst).expect("kept segments");
+    assert!(
+        i.ticks.write_seq() > 0,
+        "no trades from the mock's websockets"
+    );
+}

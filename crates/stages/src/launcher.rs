@@ -57,6 +57,26 @@ fn spawn(opts: &LaunchOptions, name: &str) -> Result<Child> {
         .map_err(|e| StageError::io(format!("spawning stage {name}"), e))
 }
 
+/// Waits until the mock exchange accepts connections on `listen`, so ingest and the
+/// executor do not start with a round of refused connections and backoffs. Gives up
+/// (with a warning) after `timeout` or if the mock exits; the supervisor handles that.
+fn wait_listening(listen: &str, child: &mut Child, timeout: Duration) {
+    let Ok(addr) = listen.parse::<std::net::SocketAddr>() else {
+        return;
+    };
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+            return;
+        }
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tracing::warn!(%addr, "the mock exchange is not listening yet; starting the stages anyway");
+}
+
 fn send(child: &Child, sig: i32) {
     // Our own un-reaped child: its pid cannot have been reused yet.
     let _ = shmtrader_shm::send_signal(child.id(), sig);
@@ -97,8 +117,11 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
     for name in start_order {
         let idx = stage_idx::of(name)
             .ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
-        let child = spawn(&opts, name)?;
+        let mut child = spawn(&opts, name)?;
         tracing::info!(stage = name, pid = child.id(), "spawned");
+        if name == "mock-exchange" {
+            wait_listening(&cfg.mock.listen, &mut child, Duration::from_secs(10));
+        }
         stages.push(Managed {
             name,
             idx,
