@@ -32,7 +32,8 @@ pub use exits::ExitPlan;
 pub use gate::{Decision, EntryRequest, ExitIntent, FillReport, OrderIntent, RefuseReason};
 pub use market::MarketState;
 pub use paper::{
-    FillModel, Liquidity, PaperBroker, PaperFill, PaperOrder, PaperOrderKind, PAPER_QUEUE_CAPACITY,
+    FillModel, HalfSpreads, Liquidity, PaperBroker, PaperFill, PaperOrder, PaperOrderKind,
+    PAPER_QUEUE_CAPACITY,
 };
 pub use params::{ImpactModel, RiskParams};
 pub use position::{ClosedTrade, FillEffect, Position};

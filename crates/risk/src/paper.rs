@@ -148,6 +148,38 @@ impl FillModel {
     }
 }
 
+/// The latest half-spread of each symbol (fraction of the mid), from book tops; `None`
+/// until a usable top arrives, and then the fill model's default applies. Shared by the
+/// paper broker and the shadow trades so both price a fill the same way.
+#[derive(Debug, Clone)]
+pub struct HalfSpreads([f64; MAX_SYMBOLS]);
+
+impl Default for HalfSpreads {
+    fn default() -> Self {
+        HalfSpreads([f64::NAN; MAX_SYMBOLS])
+    }
+}
+
+impl HalfSpreads {
+    /// Records a book top; a crossed, empty or non-finite one is ignored.
+    pub fn update(&mut self, symbol_id: u32, bid: f64, ask: f64) {
+        if let Some(h) = self.0.get_mut(symbol_id as usize) {
+            let mid = 0.5 * (bid + ask);
+            if bid > 0.0 && ask >= bid && mid.is_finite() {
+                *h = 0.5 * (ask - bid) / mid;
+            }
+        }
+    }
+
+    /// The symbol's half-spread, if a book top was seen.
+    pub fn get(&self, symbol_id: u32) -> Option<f64> {
+        self.0
+            .get(symbol_id as usize)
+            .copied()
+            .filter(|h| h.is_finite())
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Queued {
     order: PaperOrder,
@@ -162,7 +194,7 @@ pub struct PaperBroker {
     latency_ns: u64,
     queue: [Option<Queued>; PAPER_QUEUE_CAPACITY],
     len: usize,
-    half_spread: [f64; MAX_SYMBOLS],
+    half_spread: HalfSpreads,
 }
 
 impl PaperBroker {
@@ -173,7 +205,7 @@ impl PaperBroker {
             latency_ns: p.latency_ns,
             queue: [None; PAPER_QUEUE_CAPACITY],
             len: 0,
-            half_spread: [f64::NAN; MAX_SYMBOLS],
+            half_spread: HalfSpreads::default(),
         }
     }
 
@@ -189,12 +221,7 @@ impl PaperBroker {
 
     /// Latest book top of a symbol: its half-spread replaces the default.
     pub fn on_book(&mut self, symbol_id: u32, bid: f64, ask: f64) {
-        if let Some(h) = self.half_spread.get_mut(symbol_id as usize) {
-            let mid = 0.5 * (bid + ask);
-            if bid > 0.0 && ask >= bid && mid.is_finite() {
-                *h = 0.5 * (ask - bid) / mid;
-            }
-        }
+        self.half_spread.update(symbol_id, bid, ask);
     }
 
     /// Queues an order decided at `decision_ts_ns`.
@@ -252,11 +279,7 @@ impl PaperBroker {
         if self.len == 0 || !(price.is_finite() && price > 0.0) {
             return;
         }
-        let hs = self
-            .half_spread
-            .get(symbol_id as usize)
-            .copied()
-            .filter(|h| h.is_finite());
+        let hs = self.half_spread.get(symbol_id);
         let model = self.model;
         for q in self.queue.iter_mut() {
             let Some(mut x) = *q else { continue };

@@ -20,7 +20,7 @@
 
 use crate::error::{Result, RiskError};
 use crate::exits::ExitPlan;
-use crate::paper::FillModel;
+use crate::paper::{FillModel, HalfSpreads};
 use crate::params::RiskParams;
 use shmtrader_core::{ExitReason, Outcome, Side, MAX_SYMBOLS};
 
@@ -56,7 +56,7 @@ pub struct ShadowBook {
     notional_usd: f64,
     capacity: usize,
     open: Vec<Shadow>,
-    half_spread: [f64; MAX_SYMBOLS],
+    half_spread: HalfSpreads,
     refused: u64,
     closed: u64,
 }
@@ -78,7 +78,7 @@ impl ShadowBook {
             notional_usd,
             capacity,
             open: Vec::with_capacity(capacity),
-            half_spread: [f64::NAN; MAX_SYMBOLS],
+            half_spread: HalfSpreads::default(),
             refused: 0,
             closed: 0,
         })
@@ -122,12 +122,7 @@ impl ShadowBook {
     /// Latest book top of a symbol: its half-spread prices the fills (as the paper
     /// broker does).
     pub fn on_book(&mut self, symbol_id: u32, bid: f64, ask: f64) {
-        if let Some(h) = self.half_spread.get_mut(symbol_id as usize) {
-            let mid = 0.5 * (bid + ask);
-            if bid > 0.0 && ask >= bid && mid.is_finite() {
-                *h = 0.5 * (ask - bid) / mid;
-            }
-        }
+        self.half_spread.update(symbol_id, bid, ask);
     }
 
     /// Feeds one trade of `symbol_id`; emits the outcome of every shadow it closes
@@ -142,11 +137,7 @@ impl ShadowBook {
         if self.open.is_empty() || !(price.is_finite() && price > 0.0) {
             return;
         }
-        let hs = self
-            .half_spread
-            .get(symbol_id as usize)
-            .copied()
-            .filter(|h| h.is_finite());
+        let hs = self.half_spread.get(symbol_id);
         let mut i = 0;
         while i < self.open.len() {
             let s = &mut self.open[i];
