@@ -75,17 +75,7 @@ fn timed_batches(n: usize, mut f: impl FnMut(usize)) -> Vec<f64> {
 }
 
 fn row(name: &str, samples: &mut [f64], baseline: Option<(&str, f64)>, acc: String) -> Row {
-    let (p50, p99, p999) = percentiles(samples);
-    Row {
-        name: name.into(),
-        unit: "ns".into(),
-        value: p50,
-        p99: Some(p99),
-        p999: Some(p999),
-        baseline: baseline.map(|(b, _)| b.to_string()),
-        ratio: baseline.map(|(_, v)| v / p50.max(1e-9)),
-        accuracy: Some(acc),
-    }
+    Row::latency(name, "ns", samples, baseline, Some(acc))
 }
 
 fn err(e: impl std::fmt::Display) -> BenchError {

@@ -42,6 +42,30 @@ pub struct Row {
     pub accuracy: Option<String>,
 }
 
+impl Row {
+    /// A latency row: the median of `samples` with its p99 and p99.9 (sorts them), and,
+    /// against a baseline's median, the ratio baseline / median (> 1: faster).
+    pub fn latency(
+        name: &str,
+        unit: &str,
+        samples: &mut [f64],
+        baseline: Option<(&str, f64)>,
+        accuracy: Option<String>,
+    ) -> Row {
+        let (p50, p99, p999) = percentiles(samples);
+        Row {
+            name: name.into(),
+            unit: unit.into(),
+            value: p50,
+            p99: Some(p99),
+            p999: Some(p999),
+            baseline: baseline.map(|(b, _)| b.to_string()),
+            ratio: baseline.map(|(_, b50)| b50 / p50.max(1e-9)),
+            accuracy,
+        }
+    }
+}
+
 /// Knobs shared by all benchmarks.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {

@@ -100,17 +100,7 @@ fn time_predict(f: &mut OnlineFilter, xs: &[FeatureVec], n: usize) -> Result<Vec
 }
 
 fn row(name: &str, samples: &mut [f64], baseline: Option<(&str, f64)>, acc: Option<String>) -> Row {
-    let (p50, p99, p999) = percentiles(samples);
-    Row {
-        name: name.into(),
-        unit: "ns".into(),
-        value: p50,
-        p99: Some(p99),
-        p999: Some(p999),
-        baseline: baseline.map(|(b, _)| b.to_string()),
-        ratio: baseline.map(|(_, v)| v / p50.max(1e-9)),
-        accuracy: acc,
-    }
+    Row::latency(name, "ns", samples, baseline, acc)
 }
 
 /// Runs the ML benchmark.

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{BenchError, Result};
-use crate::{percentiles, BenchOptions, Row};
+use crate::{BenchOptions, Row};
 use shmtrader_core::Side;
 use shmtrader_exchange::rest::{RestClient, RestConfig};
 use shmtrader_exchange::sign::{ApiSecret, Credentials, Signer};
@@ -249,52 +249,23 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<Row>> {
         .map_err(|e| BenchError::io("tokio runtime", e))?;
     let (mut warm, mut cold) = rt.block_on(roundtrip(opts))?;
     rt.shutdown_timeout(Duration::from_secs(2));
-    let (h50, h99, h999) = percentiles(&mut hot);
-    let (n50, n99, n999) = percentiles(&mut naive);
-    let (w50, w99, w999) = percentiles(&mut warm);
-    let (c50, c99, c999) = percentiles(&mut cold);
-    Ok(vec![
-        Row {
-            name: "order.sign_and_send".into(),
-            unit: "ns".into(),
-            value: h50,
-            p99: Some(h99),
-            p999: Some(h999),
-            baseline: Some("order.sign_naive".into()),
-            ratio: Some(n50 / h50.max(1e-9)),
-            accuracy: None,
-        },
-        Row {
-            name: "order.sign_naive".into(),
-            unit: "ns".into(),
-            value: n50,
-            p99: Some(n99),
-            p999: Some(n999),
-            baseline: None,
-            ratio: None,
-            accuracy: None,
-        },
-        Row {
-            name: "order.roundtrip_mock".into(),
-            unit: "us".into(),
-            value: w50,
-            p99: Some(w99),
-            p999: Some(w999),
-            baseline: Some("order.roundtrip_cold".into()),
-            ratio: Some(c50 / w50.max(1e-9)),
-            accuracy: None,
-        },
-        Row {
-            name: "order.roundtrip_cold".into(),
-            unit: "us".into(),
-            value: c50,
-            p99: Some(c99),
-            p999: Some(c999),
-            baseline: None,
-            ratio: None,
-            accuracy: None,
-        },
-    ])
+    let naive = Row::latency("order.sign_naive", "ns", &mut naive, None, None);
+    let cold = Row::latency("order.roundtrip_cold", "us", &mut cold, None, None);
+    let hot = Row::latency(
+        "order.sign_and_send",
+        "ns",
+        &mut hot,
+        Some((&naive.name, naive.value)),
+        None,
+    );
+    let warm = Row::latency(
+        "order.roundtrip_mock",
+        "us",
+        &mut warm,
+        Some((&cold.name, cold.value)),
+        None,
+    );
+    Ok(vec![hot, naive, warm, cold])
 }
 
 #[cfg(test)]

@@ -171,17 +171,7 @@ fn time_batches<T>(
 }
 
 fn row(name: &str, s: &mut [f64], baseline: Option<(&str, f64)>) -> Row {
-    let (p50, p99, p999) = percentiles(s);
-    Row {
-        name: name.into(),
-        unit: "ns".into(),
-        value: p50,
-        p99: Some(p99),
-        p999: Some(p999),
-        baseline: baseline.map(|(b, _)| b.to_string()),
-        ratio: baseline.map(|(_, b50)| b50 / p50.max(1e-9)),
-        accuracy: None,
-    }
+    Row::latency(name, "ns", s, baseline, None)
 }
 
 /// Runs the parse benchmark.

@@ -311,17 +311,7 @@ fn uds_throughput(exe: &Path, opts: &BenchOptions, n: u64) -> Result<f64> {
 }
 
 fn lat_row(name: &str, mut s: Vec<f64>) -> Row {
-    let (p50, p99, p999) = percentiles(&mut s);
-    Row {
-        name: name.into(),
-        unit: "ns".into(),
-        value: p50,
-        p99: Some(p99),
-        p999: Some(p999),
-        baseline: None,
-        ratio: None,
-        accuracy: None,
-    }
+    Row::latency(name, "ns", &mut s, None, None)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -8,7 +8,7 @@
 //! engine per signal, as a stateless service would.
 
 use crate::error::{BenchError, Result};
-use crate::{percentiles, BenchOptions, Row};
+use crate::{BenchOptions, Row};
 use shmtrader_core::Side;
 use shmtrader_risk::{Decision, EntryRequest, RiskEngine, RiskParams, SymbolRules};
 use std::time::Instant;
@@ -84,28 +84,13 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<Row>> {
         base.push(t0.elapsed().as_nanos() as f64);
     }
     drop(rules);
-    let (p50, p99, p999) = percentiles(&mut samples);
-    let (b50, b99, b999) = percentiles(&mut base);
-    Ok(vec![
-        Row {
-            name: "risk.check_and_build".into(),
-            unit: "ns".into(),
-            value: p50,
-            p99: Some(p99),
-            p999: Some(p999),
-            baseline: Some("risk.stateless_recompute".into()),
-            ratio: Some(b50 / p50.max(1e-9)),
-            accuracy: None,
-        },
-        Row {
-            name: "risk.stateless_recompute".into(),
-            unit: "ns".into(),
-            value: b50,
-            p99: Some(b99),
-            p999: Some(b999),
-            baseline: None,
-            ratio: None,
-            accuracy: None,
-        },
-    ])
+    let base = Row::latency("risk.stateless_recompute", "ns", &mut base, None, None);
+    let check = Row::latency(
+        "risk.check_and_build",
+        "ns",
+        &mut samples,
+        Some((&base.name, base.value)),
+        None,
+    );
+    Ok(vec![check, base])
 }
