@@ -45,7 +45,7 @@
 use crate::data::Market;
 use crate::error::{BacktestError, Result};
 use crate::metrics::{block_bootstrap_ci, block_length, daily_pnl, Summary};
-use crate::report::Report;
+use crate::report::{opt, Report};
 use crate::sim::{simulate, MlExample, SignalFilter, Verdict};
 use crate::BacktestOptions;
 use rand::{Rng, SeedableRng};
@@ -190,10 +190,6 @@ struct Run {
     report: Report,
     examples: Vec<MlExample>,
     signal_log: Vec<(u64, u32)>,
-}
-
-fn fmt_opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or_else(|| "n/a".into(), |x| format!("{x:.digits$}"))
 }
 
 /// Runs the comparison over `files`.
@@ -626,9 +622,9 @@ impl Comparison {
                         st.fees,
                         st.slippage,
                         st.funding,
-                        st.profit_factor.map_or_else(|| "n/a".into(), |x| format!("{x:.2}")),
+                        opt(st.profit_factor, 2),
                         s.max_drawdown * 100.0,
-                        s.sharpe.map_or_else(|| "n/a".into(), |x| format!("{x:.2}")),
+                        opt(s.sharpe, 2),
                         v.pass_rate.map_or_else(|| "-".into(), |x| format!("{x:.2}")),
                         ci
                     );
@@ -675,12 +671,12 @@ impl Comparison {
                     e.embargo_ms / 60_000,
                     e.max_train,
                     e.min_train,
-                    fmt_opt(sc.and_then(|s| s.auc), 3),
-                    fmt_opt(sc.map(|s| s.log_loss), 4),
-                    fmt_opt(sc.map(|s| s.brier), 4),
-                    fmt_opt(sc.map(|s| s.base_rate), 3),
-                    fmt_opt(e.shadow_win_rate_passed, 3),
-                    fmt_opt(e.shadow_win_rate_rejected, 3),
+                    opt(sc.and_then(|s| s.auc), 3),
+                    opt(sc.map(|s| s.log_loss), 4),
+                    opt(sc.map(|s| s.brier), 4),
+                    opt(sc.map(|s| s.base_rate), 3),
+                    opt(e.shadow_win_rate_passed, 3),
+                    opt(e.shadow_win_rate_rejected, 3),
                 );
                 if let Some((name, a)) = &e.best_single_feature {
                     let _ = writeln!(o, "  best single feature: {name}, AUC {a:.3}");
@@ -688,7 +684,7 @@ impl Comparison {
                 let _ = writeln!(
                     o,
                     "  threshold sweep on the scored signals' shadow trades (all scored: mean net {} USDT per signal):",
-                    fmt_opt(e.shadow_mean_net_scored, 3)
+                    opt(e.shadow_mean_net_scored, 3)
                 );
                 for r in &e.threshold_sweep {
                     let _ = writeln!(
@@ -697,8 +693,8 @@ impl Comparison {
                         r.threshold,
                         r.passed,
                         r.pass_rate * 100.0,
-                        fmt_opt(r.win_rate, 3),
-                        fmt_opt(r.mean_net, 3)
+                        opt(r.win_rate, 3),
+                        opt(r.mean_net, 3)
                     );
                 }
             }
@@ -711,12 +707,12 @@ impl Comparison {
                     m.stats.labelled,
                     m.stats.refits,
                     m.metrics.scores.n,
-                    fmt_opt(m.metrics.scores.auc, 3),
+                    opt(m.metrics.scores.auc, 3),
                     m.metrics.scores.log_loss,
                     m.metrics.scores.brier,
-                    fmt_opt(m.metrics.passed_win_rate, 3),
+                    opt(m.metrics.passed_win_rate, 3),
                     m.metrics.passed,
-                    fmt_opt(m.metrics.rejected_win_rate, 3),
+                    opt(m.metrics.rejected_win_rate, 3),
                     m.metrics.rejected,
                 );
             }

@@ -246,7 +246,7 @@ fn curve_points(c: &[CurvePoint], f: impl Fn(&CurvePoint) -> f64) -> Vec<(f64, f
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
-    v.map_or_else(|| "n/a".into(), |x| format!("{x:.2}"))
+    crate::report::opt(v, 2)
 }
 
 fn stats_rows(o: &mut String, title: &str, rows: &[(String, &TradeStats, Option<u64>)]) {

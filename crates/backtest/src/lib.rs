@@ -206,10 +206,9 @@ pub fn separate_table(runs: &[(String, Report)]) -> String {
             st.net_pnl,
             st.fees,
             st.slippage,
-            st.profit_factor
-                .map_or_else(|| "n/a".into(), |x| format!("{x:.2}")),
+            report::opt(st.profit_factor, 2),
             s.max_drawdown * 100.0,
-            s.sharpe.map_or_else(|| "n/a".into(), |x| format!("{x:.2}")),
+            report::opt(s.sharpe, 2),
             s.ticks
         );
     }

@@ -137,7 +137,8 @@ fn usd(v: f64) -> String {
     format!("{v:.2}")
 }
 
-fn opt(v: Option<f64>, digits: usize) -> String {
+/// A figure that may be undefined (a ratio of one day, a rate of nothing), as text.
+pub(crate) fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "n/a".into(), |x| format!("{x:.digits$}"))
 }
 
