@@ -17,7 +17,7 @@ use crate::error::{Result, StageError};
 use shmtrader_core::Side;
 use shmtrader_exchange::rest::{OrderRef, Placement, RestClient, RestConfig};
 use shmtrader_exchange::sign::Credentials;
-use shmtrader_exchange::template::{OrderKind, OrderRequest, Price, SymbolTemplate};
+use shmtrader_exchange::template::{OrderKind, OrderRequest, Price, TemplateBook};
 use shmtrader_exchange::{ApiErrorKind, ExchangeError};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -144,8 +144,14 @@ pub struct RestVenue {
     in_flight: usize,
 }
 
-fn parse_f(s: &str) -> f64 {
-    s.parse::<f64>().unwrap_or(0.0)
+/// A decimal the exchange sent (`"0.010"`), refused if it is not a finite number of the
+/// expected sign: a quantity or price misread as 0 would turn a fill into "nothing
+/// happened" and leave a position nobody tracks.
+fn parse_dec(what: &str, s: &str, allow_negative: bool) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (allow_negative || v >= 0.0) => Ok(v),
+        _ => Err(format!("the exchange sent {what} {s:?}, not a usable number")),
+    }
 }
 
 fn fmt_units(units: i128, dp: u32) -> String {
@@ -155,24 +161,35 @@ fn fmt_units(units: i128, dp: u32) -> String {
 
 struct Io {
     client: RestClient,
-    templates: Vec<SymbolTemplate>,
+    book: TemplateBook,
     taker_fee: f64,
 }
 
 impl Io {
-    fn found(&self, o: &shmtrader_exchange::wire::account::OrderResponse) -> Found {
+    fn found(
+        &self,
+        o: &shmtrader_exchange::wire::account::OrderResponse,
+    ) -> std::result::Result<Found, String> {
         if o.status.is_open() {
-            return Found::Open;
+            return Ok(Found::Open);
         }
-        Found::Done {
-            qty: parse_f(&o.executed_qty),
-            price: parse_f(&o.avg_price),
+        Ok(Found::Done {
+            qty: parse_dec("executedQty", &o.executed_qty, false)?,
+            price: parse_dec("avgPrice", &o.avg_price, false)?,
             ts_ns: o.update_time.saturating_mul(1_000_000),
-        }
+        })
+    }
+
+    /// The exchange's name of a symbol id.
+    fn symbol(&self, symbol_id: u32) -> std::result::Result<String, String> {
+        self.book
+            .at(symbol_id as usize)
+            .map(|t| t.rules().symbol.clone())
+            .ok_or_else(|| format!("unknown symbol id {symbol_id}"))
     }
 
     async fn place(&self, r: &PlaceReq) -> VenueEvent {
-        let Some(tpl) = self.templates.get(r.symbol_id as usize) else {
+        let Some(tpl) = self.book.at(r.symbol_id as usize) else {
             return VenueEvent::Rejected {
                 coid: r.coid.clone(),
                 reason: format!("unknown symbol id {}", r.symbol_id),
@@ -203,14 +220,20 @@ impl Io {
                 }
                 let o = p.order();
                 match self.found(o) {
-                    Found::Done { qty, price, ts_ns } if qty > 0.0 => VenueEvent::Filled {
+                    // The order exists but its report cannot be read: settle it by a
+                    // later query, never assume it did not fill.
+                    Err(error) => VenueEvent::Unsettled {
+                        coid: r.coid.clone(),
+                        error,
+                    },
+                    Ok(Found::Done { qty, price, ts_ns }) if qty > 0.0 => VenueEvent::Filled {
                         coid: r.coid.clone(),
                         qty,
                         price,
                         fee: qty * price * self.taker_fee,
                         ts_ns,
                     },
-                    Found::Open => VenueEvent::Unsettled {
+                    Ok(Found::Open) => VenueEvent::Unsettled {
                         coid: r.coid.clone(),
                         error: format!("market order still {:?}", o.status),
                     },
@@ -236,26 +259,18 @@ impl Io {
     }
 
     async fn query(&self, symbol_id: u32, coid: &str) -> std::result::Result<Found, String> {
-        let sym = self
-            .templates
-            .get(symbol_id as usize)
-            .map(|t| t.rules().symbol.clone())
-            .ok_or_else(|| format!("unknown symbol id {symbol_id}"))?;
+        let sym = self.symbol(symbol_id)?;
         match self.client.query_order(&sym, OrderRef::Client(coid)).await {
-            Ok(o) => Ok(self.found(&o)),
+            Ok(o) => self.found(&o),
             Err(e) if e.api_kind() == Some(ApiErrorKind::NotFound) => Ok(Found::NotFound),
             Err(e) => Err(e.to_string()),
         }
     }
 
     async fn cancel(&self, symbol_id: u32, coid: &str) -> std::result::Result<Found, String> {
-        let sym = self
-            .templates
-            .get(symbol_id as usize)
-            .map(|t| t.rules().symbol.clone())
-            .ok_or_else(|| format!("unknown symbol id {symbol_id}"))?;
+        let sym = self.symbol(symbol_id)?;
         match self.client.cancel_order(&sym, OrderRef::Client(coid)).await {
-            Ok(o) => Ok(self.found(&o)),
+            Ok(o) => self.found(&o),
             Err(e) if e.api_kind() == Some(ApiErrorKind::NotFound) => {
                 self.query(symbol_id, coid).await
             }
@@ -269,9 +284,9 @@ impl Io {
             .position_risk_v2(None)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(v.iter()
-            .map(|p| (p.symbol.clone(), parse_f(&p.position_amt)))
-            .collect())
+        v.iter()
+            .map(|p| Ok((p.symbol.clone(), parse_dec("positionAmt", &p.position_amt, true)?)))
+            .collect()
     }
 }
 
@@ -431,24 +446,23 @@ async fn start(s: &VenueSettings) -> std::result::Result<(Io, Vec<RuleText>), St
         .await
         .map_err(|e| format!("connecting to {}: {e}", s.rest_url))?;
     let info = client.exchange_info().await.map_err(|e| e.to_string())?;
-    let mut templates = Vec::with_capacity(s.symbols.len());
+    // Every symbol listed, TRADING and with usable filters, or no start.
+    let names: Vec<&str> = s.symbols.iter().map(String::as_str).collect();
+    let book = TemplateBook::from_exchange_info(&info, &names, &client.template_config())
+        .map_err(|e| e.to_string())?;
     let mut rules = Vec::with_capacity(s.symbols.len());
-    for sym in &s.symbols {
-        let si = info
-            .symbols
-            .iter()
-            .find(|x| &x.symbol == sym)
-            .ok_or_else(|| format!("{sym} is not listed by the exchange"))?;
-        let r = shmtrader_exchange::template::SymbolRules::from_symbol_info(si)
-            .map_err(|e| e.to_string())?;
+    for (i, sym) in s.symbols.iter().enumerate() {
+        let r = book
+            .at(i)
+            .filter(|t| &t.rules().symbol == sym)
+            .ok_or_else(|| format!("{sym}: listed twice in the configuration"))?
+            .rules();
         rules.push(RuleText {
             tick: fmt_units(i128::from(r.tick), r.price_dp),
             step: fmt_units(i128::from(r.market_lot.step), r.qty_dp),
             min_qty: fmt_units(i128::from(r.market_lot.min), r.qty_dp),
             min_notional: fmt_units(r.min_notional, r.price_dp + r.qty_dp),
         });
-        templates
-            .push(SymbolTemplate::new(r, &client.template_config()).map_err(|e| e.to_string())?);
         match client.set_leverage(sym, s.leverage).await {
             Ok(_) => {}
             Err(e) if e.api_kind() == Some(ApiErrorKind::NoChangeNeeded) => {}
@@ -458,9 +472,26 @@ async fn start(s: &VenueSettings) -> std::result::Result<(Io, Vec<RuleText>), St
     Ok((
         Io {
             client,
-            templates,
+            book,
             taker_fee: s.taker_fee,
         },
         rules,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A number the exchange sent is used only if it is one: never read as 0.
+    #[test]
+    fn exchange_decimals_are_refused_rather_than_read_as_zero() {
+        assert_eq!(parse_dec("executedQty", "0.010", false), Ok(0.01));
+        assert_eq!(parse_dec("positionAmt", "-1.5", true), Ok(-1.5));
+        for bad in ["", "abc", "NaN", "inf", "1e999"] {
+            let e = parse_dec("executedQty", bad, false).unwrap_err();
+            assert!(e.contains("executedQty"), "{e}");
+        }
+        assert!(parse_dec("avgPrice", "-3", false).is_err());
+    }
 }
