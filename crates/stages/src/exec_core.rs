@@ -123,7 +123,11 @@ pub struct ExecCore {
     max_orders_per_10s: usize,
     /// Rejected exits wait here before the risk engine may emit them again, so a
     /// rate-limited or refused exit is retried once a second, not on every tick.
+    /// Exits to retry: (symbol, market time at which to retry). Market time, because
+    /// it is compared with the trades' own timestamps in `on_tick`.
     exit_backoff: Vec<(u32, u64)>,
+    /// Exchange time of the last trade seen.
+    last_tick_ns: u64,
     next_id: u64,
     fill_seq: u64,
     orders: u64,
@@ -344,6 +348,7 @@ impl ExecCore {
                 order_times: std::collections::VecDeque::with_capacity(512),
                 max_orders_per_10s: 240,
                 exit_backoff: Vec::new(),
+                last_tick_ns: 0,
                 next_id: 1,
                 fill_seq: next_fill.max(1),
                 orders,
@@ -532,6 +537,7 @@ impl ExecCore {
 
     /// Marks, runs exits and paper fills for one trade; returns closed trades.
     pub fn on_tick(&mut self, t: &Tick, out: &mut Vec<Outcome>) -> Result<()> {
+        self.last_tick_ns = self.last_tick_ns.max(t.exchange_ts_ns);
         if !self.exit_backoff.is_empty() {
             let now = t.exchange_ts_ns;
             let risk = &mut self.risk;
@@ -665,9 +671,13 @@ impl ExecCore {
                         if live.entry {
                             self.risk.entry_order_done(live.symbol_id);
                         } else {
-                            // Retry the exit in a second, not on the next tick.
-                            self.exit_backoff
-                                .push((live.symbol_id, now_ns.saturating_add(1_000_000_000)));
+                            // Retry the exit a second of market time later, not on
+                            // the next tick (the clock `on_tick` compares with: a
+                            // replayed market's trades are not stamped with today).
+                            self.exit_backoff.push((
+                                live.symbol_id,
+                                self.last_tick_ns.saturating_add(1_000_000_000),
+                            ));
                         }
                     }
                     self.journal
