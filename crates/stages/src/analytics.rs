@@ -145,8 +145,9 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             }
         }
         outcomes.commit();
-        ctx.heartbeat();
-        ml.publish_if_due(&inst.control);
+        if let Some(now) = ctx.heartbeat() {
+            ml.publish_if_due(&inst.control, now);
+        }
         if did == 0 {
             if ctx.should_stop() {
                 break;
@@ -363,9 +364,8 @@ impl MlGate {
     }
 
     /// Publishes the figures (they cost a pass over the metrics window, so at most once
-    /// a second, off the per-tick path).
-    fn publish_if_due(&mut self, ctl: &shmtrader_shm::Control) {
-        let now = now_ns();
+    /// a second, off the per-tick path); `now` is the heartbeat's monotonic time.
+    fn publish_if_due(&mut self, ctl: &shmtrader_shm::Control, now: u64) {
         if now >= self.next_publish_ns {
             self.next_publish_ns = now + ML_PUBLISH_EVERY_NS;
             self.publish(ctl);

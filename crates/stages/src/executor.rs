@@ -154,7 +154,12 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             }
         }
         closed.clear();
-        let answered = core.poll_venue(now_ns(), &mut closed)?;
+        // No clock read or channel poll per loop pass unless an order is out.
+        let answered = if core.venue_in_flight() > 0 {
+            core.poll_venue(now_ns(), &mut closed)?
+        } else {
+            0
+        };
         for o in &closed {
             outcomes.push(o);
             slot.counters[counter::OUTCOMES].fetch_add(1, Ordering::Relaxed);

@@ -163,11 +163,16 @@ impl StageCtx {
         self.slot().set_state(StageState::Running);
     }
 
-    /// Stamps the heartbeat if due. Cheap enough to call every loop iteration.
+    /// Stamps the heartbeat if due. Cheap enough to call every loop iteration. Returns
+    /// the (monotonic) time when it stamped, so other periodic work can ride on the
+    /// same clock read.
     #[inline]
-    pub fn heartbeat(&mut self) {
+    pub fn heartbeat(&mut self) -> Option<u64> {
         let now = mono_ns();
-        if now.saturating_sub(self.last_hb) >= self.hb_interval_ns / 2 {
+        if now.saturating_sub(self.last_hb) < self.hb_interval_ns / 2 {
+            return None;
+        }
+        {
             self.slot().heartbeat_ns.store(now, Ordering::Release);
             self.last_hb = now;
             // A stage whose launcher died (SIGKILL, a crashed test) must not run on as an
@@ -178,6 +183,7 @@ impl StageCtx {
                 self.term.store(true, Ordering::Relaxed);
             }
         }
+        Some(now)
     }
 
     /// Whether the stage was asked to stop (signal or launcher shutdown flag).
