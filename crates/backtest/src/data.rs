@@ -436,6 +436,7 @@ pub fn load(files: &[PathBuf], path_rule: IntrabarPath) -> Result<Market> {
         let start = events.len();
         if let Some((per_file, names)) = klines.remove(sym) {
             let (bars, duplicates, conflicts) = join_bars(per_file);
+            check_one_minute(sym, &names, &bars)?;
             let mut src = SymbolSource {
                 symbol: sym.clone(),
                 kind: "klines",
@@ -517,6 +518,33 @@ fn join_bars(per_file: Vec<Vec<Bar>>) -> (Vec<Bar>, u64, u64) {
     (out, dups, conflicts)
 }
 
+/// Kline bars are replayed as four prints inside their minute ([`KLINE_OFFSETS_MS`]): a
+/// 5-minute or hourly bar replayed that way would print its close minutes before it is
+/// known, a look-ahead for every other symbol of the account. So the bars must be one
+/// minute apart (missing minutes are fine: whole multiples of a minute).
+fn check_one_minute(sym: &str, files: &[String], bars: &[Bar]) -> Result<()> {
+    let mut min_gap = i64::MAX;
+    for w in bars.windows(2) {
+        let d = w[1].open_time_ms - w[0].open_time_ms;
+        if d % 60_000 != 0 {
+            return Err(BacktestError::Input(format!(
+                "{sym} ({}): bars at {} and {} are {d} ms apart; only 1-minute klines can be replayed",
+                files.join(", "),
+                w[0].open_time_ms,
+                w[1].open_time_ms
+            )));
+        }
+        min_gap = min_gap.min(d);
+    }
+    if bars.len() >= 2 && min_gap != 60_000 {
+        return Err(BacktestError::Input(format!(
+            "{sym} ({}): bars are {min_gap} ms apart; only 1-minute klines can be replayed",
+            files.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// Appends the four synthetic trades of each bar (see the module doc).
 pub fn kline_ticks(symbol_id: u32, bars: &[Bar], rule: IntrabarPath, out: &mut Vec<Event>) {
     let mut agg = 1u64;
@@ -596,6 +624,29 @@ mod tests {
             close: c,
             volume: 4.0,
         }
+    }
+
+    /// Only 1-minute bars are replayed: 5-minute bars would print their close minutes
+    /// before it is known. Missing minutes are fine.
+    #[test]
+    fn klines_other_than_one_minute_are_refused() {
+        let f = vec!["x.csv".to_string()];
+        let one = [bar(0, 1.0, 1.0, 1.0, 1.0), bar(60_000, 1.0, 1.0, 1.0, 1.0)];
+        assert!(check_one_minute("XUSDT", &f, &one).is_ok());
+        let gap = [
+            bar(0, 1.0, 1.0, 1.0, 1.0),
+            bar(60_000, 1.0, 1.0, 1.0, 1.0),
+            bar(300_000, 1.0, 1.0, 1.0, 1.0),
+        ];
+        assert!(check_one_minute("XUSDT", &f, &gap).is_ok());
+        let five = [bar(0, 1.0, 1.0, 1.0, 1.0), bar(300_000, 1.0, 1.0, 1.0, 1.0)];
+        let e = check_one_minute("XUSDT", &f, &five)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("300000 ms apart") && e.contains("x.csv"), "{e}");
+        let odd = [bar(0, 1.0, 1.0, 1.0, 1.0), bar(90_000, 1.0, 1.0, 1.0, 1.0)];
+        assert!(check_one_minute("XUSDT", &f, &odd).is_err());
+        assert!(check_one_minute("XUSDT", &f, &one[..1]).is_ok());
     }
 
     #[test]

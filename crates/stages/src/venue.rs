@@ -150,7 +150,9 @@ pub struct RestVenue {
 fn parse_dec(what: &str, s: &str, allow_negative: bool) -> std::result::Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && (allow_negative || v >= 0.0) => Ok(v),
-        _ => Err(format!("the exchange sent {what} {s:?}, not a usable number")),
+        _ => Err(format!(
+            "the exchange sent {what} {s:?}, not a usable number"
+        )),
     }
 }
 
@@ -285,7 +287,12 @@ impl Io {
             .await
             .map_err(|e| e.to_string())?;
         v.iter()
-            .map(|p| Ok((p.symbol.clone(), parse_dec("positionAmt", &p.position_amt, true)?)))
+            .map(|p| {
+                Ok((
+                    p.symbol.clone(),
+                    parse_dec("positionAmt", &p.position_amt, true)?,
+                ))
+            })
             .collect()
     }
 }
