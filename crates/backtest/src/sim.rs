@@ -26,8 +26,9 @@
 //! triggered them); with `latency_ns = 0` an exit fills on its triggering trade, whose
 //! price is known at that moment.
 //!
-//! **Reduce-only** is enforced here as the exchange enforces it (the paper broker
-//! carries the flag but does not check it): an exit that would open or add to a position
+//! **Reduce-only** is enforced as the exchange enforces it, by
+//! [`RiskEngine::reduce_only_qty`] (the live paper executor calls the same rule; the
+//! paper broker carries the flag but does not check it): an exit that would open or add to a position
 //! — possible when an exit order is still queued while a reversal entry fills first — is
 //! rejected (counted in `reduce_only_rejected`), and one larger than the position is
 //! trimmed to it.
@@ -505,16 +506,14 @@ impl<'a> Sim<'a> {
         let i = o.symbol as usize;
         if !o.entry {
             // Reduce-only, as the exchange enforces it.
-            let pos = self.risk.position(o.symbol).copied();
-            if !matches!(pos.and_then(|p| p.side()), Some(h) if h != o.side) {
+            let Some(q) = self.risk.reduce_only_qty(o.symbol, o.side, pf.qty) else {
                 self.r.reduce_only_rejected += 1;
                 self.risk.exit_order_done(o.symbol);
                 return Ok(());
-            }
-            let abs = pos.map_or(0.0, |p| p.size().abs());
-            if pf.qty > abs {
-                let k = abs / pf.qty;
-                pf.qty = abs;
+            };
+            if q < pf.qty {
+                let k = q / pf.qty;
+                pf.qty = q;
                 pf.fee *= k;
                 pf.slippage_usd *= k;
             }

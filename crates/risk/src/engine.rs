@@ -135,6 +135,18 @@ impl RiskEngine {
         self.slots.get(symbol_id as usize).map(|s| &s.pos)
     }
 
+    /// How much of a reduce-only order on `side` may fill, as the exchange enforces it:
+    /// `None` when it would open or add to a position (the exchange rejects it), else
+    /// `qty` trimmed to the position. An exit can meet either case when it was still
+    /// queued as a reversal filled first.
+    pub fn reduce_only_qty(&self, symbol_id: u32, side: Side, qty: f64) -> Option<f64> {
+        let p = self.position(symbol_id)?;
+        match p.side() {
+            Some(held) if held != side => Some(qty.min(p.size().abs())),
+            _ => None,
+        }
+    }
+
     /// Exit levels of a symbol's open position.
     pub fn exit_plan(&self, symbol_id: u32) -> Option<&ExitPlan> {
         let s = self.slots.get(symbol_id as usize)?;

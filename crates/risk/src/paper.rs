@@ -60,7 +60,8 @@ pub struct PaperOrder {
     pub qty: f64,
     /// Market or limit.
     pub kind: PaperOrderKind,
-    /// Carried through; enforcing it is the position keeper's job.
+    /// Carried through; enforced against the position by
+    /// [`crate::RiskEngine::reduce_only_qty`] when the fill is applied.
     pub reduce_only: bool,
 }
 

@@ -146,6 +146,9 @@ impl std::fmt::Debug for ExecCore {
 
 /// f64 → Decimal through the shortest round-trip text, so a step-rounded 0.132 stays
 /// exactly 0.132 (`from_f64_retain` would keep the binary expansion 0.13200000000000000621…).
+/// Binance's code for a rejected reduce-only order (-2022 ReduceOnly Order is rejected).
+const REDUCE_ONLY_REJECTED: i32 = -2022;
+
 fn dec(v: f64) -> Decimal {
     use std::str::FromStr;
     Decimal::from_str(&v.to_string())
@@ -565,8 +568,28 @@ impl ExecCore {
             let Some(live) = self.live.remove(&pf.id) else {
                 continue;
             };
-            let qty = live.qty;
-            self.apply_fill(live, qty, pf.qty, pf.price, pf.fee, pf.ts_ns, out)?;
+            let (qty_dec, qty, fee) = if live.entry {
+                (live.qty, pf.qty, pf.fee)
+            } else {
+                // Reduce-only, as the exchange (and the backtest) enforce it.
+                match self.risk.reduce_only_qty(live.symbol_id, live.side, pf.qty) {
+                    None => {
+                        self.journal
+                            .append(&Record::Rejected {
+                                client_order_id: live.coid.clone(),
+                                code: REDUCE_ONLY_REJECTED,
+                                msg: "reduce-only order would open or add to a position".into(),
+                                ts_ns: pf.ts_ns,
+                            })
+                            .map_err(|e| StageError::Other(format!("journal: {e}")))?;
+                        self.risk.exit_order_done(live.symbol_id);
+                        continue;
+                    }
+                    Some(q) if q < pf.qty => (dec(q), q, pf.fee * q / pf.qty),
+                    Some(_) => (live.qty, pf.qty, pf.fee),
+                }
+            };
+            self.apply_fill(live, qty_dec, qty, pf.price, fee, pf.ts_ns, out)?;
         }
         Ok(())
     }

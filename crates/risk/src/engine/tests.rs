@@ -612,3 +612,29 @@ fn gate_latency_p99() {
         assert!(p99 < 1_000, "p99 {p99} ns");
     }
 }
+
+/// The reduce-only rule the backtest and the live paper executor share: an exit may
+/// only shrink the position it closes.
+#[test]
+fn reduce_only_trims_to_the_position_and_refuses_to_open_or_add() {
+    let mut e = engine_with(params(), 2);
+    assert_eq!(
+        e.reduce_only_qty(0, Side::Sell, 1.0),
+        None,
+        "flat: nothing to reduce"
+    );
+    let i = open(&mut e, 0, Side::Buy, T0);
+    let held = i.qty.to_string().parse::<f64>().unwrap();
+    assert!(held > 0.0);
+    assert_eq!(e.reduce_only_qty(0, Side::Buy, 0.1), None, "adds to a long");
+    assert_eq!(
+        e.reduce_only_qty(0, Side::Sell, held / 2.0),
+        Some(held / 2.0)
+    );
+    assert_eq!(e.reduce_only_qty(0, Side::Sell, held * 3.0), Some(held));
+    assert_eq!(
+        e.reduce_only_qty(9, Side::Sell, 1.0),
+        None,
+        "unknown symbol"
+    );
+}
