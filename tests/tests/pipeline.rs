@@ -647,3 +647,28 @@ fn ingest_on_the_mock_connects_first_time() {
         "no trades from the mock's websockets"
     );
 }
+
+/// With the depth stream on and bookTicker off, the book tops come from the local
+/// depth book (they used to be dropped: the book ring stayed empty).
+#[test]
+fn book_tops_come_from_depth_when_book_ticker_is_off() {
+    let inst = instance("depthtops");
+    let _c = Cleanup(inst.clone());
+    let child = spawn_run(
+        &inst,
+        5,
+        &[
+            ("SHMTRADER_INGEST__SOURCE", "exchange"),
+            ("SHMTRADER_INGEST__DEPTH", "true"),
+            ("SHMTRADER_INGEST__BOOK_TICKER", "false"),
+        ],
+    );
+    let out = finish(child, Duration::from_secs(40));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    let i = Instance::open(&inst).expect("kept segments");
+    let n = i.book.write_seq();
+    assert!(n > 0, "no book tops from the depth stream\n{stderr}");
+    let top = i.book.get(n - 1).expect("last book top");
+    assert!(top.bid_px > 0.0 && top.ask_px > top.bid_px, "{top:?}");
+}

@@ -58,6 +58,9 @@ struct RingSink {
     book: Producer<BookTop>,
     inst: shmtrader_shm::Instance,
     idx: usize,
+    /// Publish the local depth book's top: the book tops come from depth when the
+    /// bookTicker stream is off (with both on, bookTicker is the faster source).
+    tops_from_depth: bool,
 }
 
 impl MarketSink for RingSink {
@@ -75,6 +78,17 @@ impl MarketSink for RingSink {
         let mut b = *b;
         b.publish_ts_ns = now_ns();
         self.book.push(&b);
+    }
+
+    fn on_depth(&mut self, symbol_id: u32, book: &shmtrader_exchange::book::OrderBook) {
+        if !self.tops_from_depth {
+            return;
+        }
+        let now = now_ns();
+        if let Some(mut b) = book.book_top(symbol_id, now) {
+            b.publish_ts_ns = now;
+            self.book.push(&b);
+        }
     }
 
     fn on_event(&mut self, e: WsEvent) {
@@ -175,6 +189,7 @@ fn run_exchange(mut ctx: StageCtx) -> Result<()> {
         book,
         inst: inst.clone(),
         idx: ctx.idx,
+        tops_from_depth: ig.depth && !ig.book_ticker,
     };
     let result = {
         let ctx_ref = &mut ctx;
