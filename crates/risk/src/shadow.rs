@@ -15,8 +15,9 @@
 //! "what would the account have done?". Funding is not charged: at most one 8-hour
 //! settlement falls in a 30-minute hold, and at 0.01 % it is a tenth of a taker fee.
 //!
-//! O(open shadows of the symbol) per trade; capacity is reserved up front and a shadow
-//! beyond it is refused and counted, so a stream of signals cannot grow memory.
+//! A trade scans every open shadow (all symbols', in one array: O(open shadows), which
+//! is a handful at a time with holds of 30 minutes); capacity is reserved up front and a
+//! shadow beyond it is refused and counted, so a stream of signals cannot grow memory.
 
 use crate::error::{Result, RiskError};
 use crate::exits::ExitPlan;
