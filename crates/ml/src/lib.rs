@@ -5,8 +5,7 @@
 //! - [`label`]: the triple-barrier label (the trade as the risk rules exited it, net of
 //!   fees) and the store that joins signal-time features with exit-time outcomes.
 //! - [`logistic`] (baseline, fitted with linfa-logistic), [`gbt`] (challenger, boosted
-//!   trees written here), [`ftrl`] (online logistic, per-trade updates),
-//!   [`calibration`] (isotonic), [`model`] (training, selection, save/load).
+//!   trees written here), [`calibration`] (isotonic), [`model`] (training, selection, save/load).
 //! - [`online`]: the live filter — model behind an atomically swapped `Arc`, sliding
 //!   window of labelled trades, background refits, metrics, optional prediction cache.
 //! - [`walk_forward`]: purged, embargoed out-of-sample evaluation for the backtest.
@@ -45,7 +44,6 @@ pub mod cache;
 pub mod calibration;
 pub mod error;
 pub mod features;
-pub mod ftrl;
 pub mod gbt;
 pub mod label;
 pub mod logistic;
@@ -61,7 +59,6 @@ pub use features::{
     bench_features, compute as compute_features, FeatureVec, SignalClock, SignalContext, NAMES,
     NEUTRAL, N_FEATURES,
 };
-pub use ftrl::{Ftrl, FtrlParams};
 pub use gbt::{Gbt, GbtParams};
 pub use label::{check_exited, label_from_outcome, Example, Pending, PendingStore};
 pub use logistic::{Logistic, LogisticParams, Standardizer};

@@ -196,14 +196,6 @@ impl Model {
         }
     }
 
-    /// Logistic coefficients by feature name (for reports); empty for trees.
-    pub fn coefficients(&self) -> Vec<(&'static str, f64)> {
-        match &self.scorer {
-            Scorer::Logistic(m) => NAMES.iter().copied().zip(m.w).collect(),
-            Scorer::Gbt(_) => Vec::new(),
-        }
-    }
-
     pub(crate) fn validate(&self) -> std::result::Result<(), String> {
         self.std.validate()?;
         match &self.scorer {

@@ -417,12 +417,7 @@ impl OnlineFilter {
         match &self.worker {
             None => {
                 self.shared.refit(&rows, &self.p.train);
-                let v = self.version();
-                if let Some(c) = &mut self.cache {
-                    if c.version() != v {
-                        c.reset(v);
-                    }
-                }
+                self.sync_cache();
                 Ok(())
             }
             Some(w) => w.tx.send(rows).map_err(|_| MlError::WorkerGone),
