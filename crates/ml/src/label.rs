@@ -59,6 +59,23 @@ pub struct Example {
     pub label: bool,
 }
 
+impl Example {
+    /// Why the example cannot be trained on, if it cannot: a label known before its
+    /// signal, or a feature that is not a number.
+    pub fn problem(&self) -> Option<String> {
+        if self.exit_ts_ns < self.ts_ns {
+            return Some(format!(
+                "exit {} before signal {}",
+                self.exit_ts_ns, self.ts_ns
+            ));
+        }
+        self.x
+            .iter()
+            .position(|v| !v.is_finite())
+            .map(|j| format!("feature {j} not finite"))
+    }
+}
+
 /// What was known about a signal when it fired, kept until its outcome arrives.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pending {

@@ -523,6 +523,15 @@ impl OnlineFilter {
             m.validate().map_err(bad)?;
             f.install(m);
         }
+        // A damaged row would make every later refit fail: refuse the file instead.
+        if let Some((i, why)) = st
+            .window
+            .iter()
+            .enumerate()
+            .find_map(|(i, e)| e.problem().map(|w| (i, w)))
+        {
+            return Err(bad(format!("training row {i}: {why}")));
+        }
         let skip = st.window.len().saturating_sub(f.p.window);
         f.window.extend(st.window.into_iter().skip(skip));
         Ok(f)

@@ -101,16 +101,15 @@ pub fn walk_forward(
         ));
     }
     p.train.validate()?;
-    for (i, (ts, exit, x, _)) in examples.iter().enumerate() {
-        if exit < ts {
-            return Err(MlError::Data(format!(
-                "example {i}: exit {exit} before signal {ts}"
-            )));
-        }
-        if let Some(j) = x.iter().position(|v| !v.is_finite()) {
-            return Err(MlError::Data(format!(
-                "example {i}: feature {j} not finite"
-            )));
+    for (i, &(ts_ns, exit_ts_ns, x, label)) in examples.iter().enumerate() {
+        let e = Example {
+            ts_ns,
+            exit_ts_ns,
+            x,
+            label,
+        };
+        if let Some(why) = e.problem() {
+            return Err(MlError::Data(format!("example {i}: {why}")));
         }
     }
     let mut order: Vec<usize> = (0..examples.len()).collect();

@@ -283,3 +283,21 @@ fn rekeyed_signals_take_their_outcome_under_the_new_key() {
     assert!(f.on_outcome(&outcome(7, &rows[0])).unwrap());
     assert_eq!((f.stats().labelled, f.stats().unmatched), (1, 1));
 }
+
+/// A saved training row whose label is dated before its signal would make every later
+/// refit fail: the file is refused, naming the row.
+#[test]
+fn filter_state_with_a_damaged_training_row_is_refused() {
+    let rows = trades(400, Truth::Linear, 31);
+    let mut f = OnlineFilter::new(params(RefitMode::Inline, 0)).unwrap();
+    replay(&mut f, &rows);
+    let path = tmp("damaged-row.json");
+    f.save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"exit_ts_ns\":"));
+    let bad = text.replacen("\"exit_ts_ns\":", "\"exit_ts_ns\":0,\"was\":", 1);
+    std::fs::write(&path, bad).unwrap();
+    let e = OnlineFilter::load(params(RefitMode::Inline, 0), &path).unwrap_err();
+    assert!(e.to_string().contains("training row 0"), "{e}");
+    let _ = std::fs::remove_file(&path);
+}
