@@ -38,6 +38,11 @@ struct Managed {
     history: VecDeque<Instant>,
 }
 
+/// Heartbeat timeout of a stage still starting: longer than the venue client's own
+/// timeouts (30 s to connect, 60 s per reconciliation request), so only a start-up that
+/// is really stuck is killed.
+const STARTUP_HEARTBEAT_TIMEOUT_NS: u64 = 120 * 1_000_000_000;
+
 fn describe(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(c), _) => format!("exited with status {c}"),
@@ -161,9 +166,17 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
                         let age = mono_ns().saturating_sub(hb);
                         let alive_long_enough =
                             m.spawned_at.elapsed() > Duration::from_nanos(hb_timeout_ns);
+                        // Start-up (connecting to the venue, reconciling orders with it)
+                        // may block on the network between heartbeats for longer than
+                        // the loop's timeout; it gets its own, wider limit.
+                        let limit = if slot.state() == StageState::Starting {
+                            hb_timeout_ns.max(STARTUP_HEARTBEAT_TIMEOUT_NS)
+                        } else {
+                            hb_timeout_ns
+                        };
                         if alive_long_enough
                             && slot.pid.load(Ordering::Relaxed) == child.id()
-                            && age > hb_timeout_ns
+                            && age > limit
                         {
                             send(child, libc::SIGKILL);
                             let _ = child.wait();
