@@ -36,6 +36,7 @@ const CONTROL_VERSION: u32 = 3;
 /// Values per open position published by the executor: signed size, entry price, mark
 /// price, unrealized PnL.
 pub const POSITION_FIELDS: usize = 4;
+const POSITION_WORDS: usize = POSITION_FIELDS * MAX_SYMBOLS;
 const READY: u32 = 1;
 
 /// Lifecycle of a stage as the launcher and the stage itself report it.
@@ -279,7 +280,8 @@ pub struct ControlBlock {
     trading_seq: AtomicU64,
     trading: [AtomicU64; TRADING_FIGURES],
     positions_seq: AtomicU64,
-    positions: [[AtomicU64; POSITION_FIELDS]; MAX_SYMBOLS],
+    /// Row after row, `POSITION_FIELDS` words per symbol.
+    positions: [AtomicU64; POSITION_WORDS],
     ml_seq: AtomicU64,
     ml: [AtomicU64; ML_FIGURES],
     /// Latency histograms.
@@ -475,7 +477,11 @@ impl Control {
 }
 
 /// Seqlock write of a block of f64 figures. Single writer per block.
-fn publish_figures(seq_word: &AtomicU64, words: &[AtomicU64], figures: &[f64]) {
+fn publish_figures<const N: usize>(
+    seq_word: &AtomicU64,
+    words: &[AtomicU64; N],
+    figures: &[f64; N],
+) {
     let seq = seq_word.load(Ordering::Relaxed);
     // Odd while writing; the fence orders it before the words (pairs with the
     // reader's fence(Acquire)).
@@ -517,49 +523,25 @@ impl Control {
     /// Publishes per-symbol positions (signed size, entry, mark, unrealized PnL) as one
     /// consistent snapshot. Single writer: the executor.
     pub fn set_positions(&self, rows: &[[f64; POSITION_FIELDS]]) {
-        let b = &self.block;
-        let seq = b.positions_seq.load(Ordering::Relaxed);
-        // Odd while writing; the fence orders it before the words (pairs with the
-        // reader's fence(Acquire) in `positions`).
-        b.positions_seq
-            .store(seq.wrapping_add(1), Ordering::Relaxed);
-        fence(Ordering::Release);
-        for (i, slot) in b.positions.iter().enumerate() {
-            let row = rows.get(i).copied().unwrap_or([0.0; POSITION_FIELDS]);
-            for (w, v) in slot.iter().zip(row) {
-                w.store(v.to_bits(), Ordering::Relaxed);
-            }
+        let mut flat = [0.0; POSITION_WORDS];
+        for (dst, row) in flat.chunks_exact_mut(POSITION_FIELDS).zip(rows) {
+            dst.copy_from_slice(row);
         }
-        // Release: publishes the words to Acquire readers of the even value.
-        b.positions_seq
-            .store(seq.wrapping_add(2), Ordering::Release);
+        publish_figures(&self.block.positions_seq, &self.block.positions, &flat);
     }
 
     /// Reads the per-symbol positions (`None` if never written or a write is stuck).
     pub fn positions(&self) -> Option<Vec<[f64; POSITION_FIELDS]>> {
-        let b = &self.block;
-        for _ in 0..64 {
-            let s1 = b.positions_seq.load(Ordering::Acquire);
-            if s1 == 0 {
-                return None;
-            }
-            if s1 % 2 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let mut out = vec![[0.0; POSITION_FIELDS]; MAX_SYMBOLS];
-            for (o, slot) in out.iter_mut().zip(&b.positions) {
-                for (v, w) in o.iter_mut().zip(slot) {
-                    *v = f64::from_bits(w.load(Ordering::Relaxed));
-                }
-            }
-            // Pairs with the writer's fence(Release).
-            fence(Ordering::Acquire);
-            if b.positions_seq.load(Ordering::Relaxed) == s1 {
-                return Some(out);
-            }
-        }
-        None
+        let flat = read_figures(&self.block.positions_seq, &self.block.positions)?;
+        Some(
+            flat.chunks_exact(POSITION_FIELDS)
+                .map(|c| {
+                    let mut row = [0.0; POSITION_FIELDS];
+                    row.copy_from_slice(c);
+                    row
+                })
+                .collect(),
+        )
     }
 }
 
