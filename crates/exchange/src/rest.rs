@@ -689,10 +689,16 @@ impl RestClient {
     ) -> Result<Vec<u8>> {
         let resp = rb.send().await.map_err(|e| transport(endpoint, e))?;
         let status = resp.status();
-        let headers = resp.headers().clone();
-        self.note_headers(&headers);
+        self.note_headers(resp.headers());
+        // Read before the body consumes the response; only an error needs it, so a
+        // successful order does not copy its header map.
+        let retry_after = if status.is_success() {
+            None
+        } else {
+            Self::retry_after(resp.headers())
+        };
         let body = resp.bytes().await.map_err(|e| transport(endpoint, e))?;
-        self.check_status(endpoint, status, &headers, &body)?;
+        self.check_status(endpoint, status, retry_after, &body)?;
         Ok(body.to_vec())
     }
 
@@ -708,7 +714,7 @@ impl RestClient {
         &self,
         endpoint: &'static str,
         status: StatusCode,
-        h: &HeaderMap,
+        retry_after: Option<Duration>,
         body: &[u8],
     ) -> Result<()> {
         if status.is_success() {
@@ -721,7 +727,7 @@ impl RestClient {
             .unwrap_or_else(|| truncate(&String::from_utf8_lossy(body), 300).to_string());
         match status.as_u16() {
             429 => {
-                let retry_after = Self::retry_after(h).unwrap_or(self.cfg.default_retry_after);
+                let retry_after = retry_after.unwrap_or(self.cfg.default_retry_after);
                 self.close_gate(GateKind::RateLimited, retry_after);
                 tracing::warn!(endpoint, ?retry_after, "HTTP 429: backing off");
                 Err(ExchangeError::RateLimited {
@@ -732,7 +738,7 @@ impl RestClient {
                 })
             }
             418 => {
-                let retry_after = Self::retry_after(h)
+                let retry_after = retry_after
                     .or_else(|| self.ban_from_msg(&msg))
                     .unwrap_or(self.cfg.default_ban);
                 self.close_gate(GateKind::Banned, retry_after);
