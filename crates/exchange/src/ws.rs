@@ -459,13 +459,17 @@ struct Conn {
     attempt: u32,
     /// When to open a replacement (ahead of Binance's 24 h cut).
     replace_at: Instant,
+    /// Last housekeeping tick at which a frame had arrived (the idle timer's clock).
     last_frame_at: Instant,
+    /// A frame arrived since the last housekeeping tick: frames only set this flag, so
+    /// the receive path reads no clock for the idle timer.
+    saw_frame: bool,
 }
 
 impl Conn {
     /// A data frame arrived on the main socket: the connection is healthy.
-    fn data_flows(&mut self, now: Instant) {
-        self.last_frame_at = now;
+    fn data_flows(&mut self) {
+        self.saw_frame = true;
         self.attempt = 0;
         // The replacement carries data (and the old one was read until now): retire it.
         // Dropping closes the TCP connection; the server needs no close handshake.
@@ -728,6 +732,7 @@ impl MarketWs {
                 attempt: 0,
                 replace_at: now + self.cfg.max_connection_age,
                 last_frame_at: now,
+                saw_frame: false,
             })
             .collect();
         for (i, c) in conns.iter().enumerate() {
@@ -906,14 +911,13 @@ impl MarketWs {
         pending: &mut FuturesUnordered<Op>,
         sink: &mut S,
     ) {
-        let now = Instant::now();
         match item {
             Some(Ok(Message::Text(t))) => {
-                conns[i].data_flows(now);
+                conns[i].data_flows();
                 self.on_frame(i, t.as_bytes(), pending, sink);
             }
             Some(Ok(Message::Binary(b))) => {
-                conns[i].data_flows(now);
+                conns[i].data_flows();
                 self.on_frame(i, &b, pending, sink);
             }
             Some(Ok(Message::Close(f))) => {
@@ -924,7 +928,7 @@ impl MarketWs {
                 self.disconnected(i, reason, conns, pending, sink);
             }
             // Pings: tungstenite has queued the pong; it is written on the next poll.
-            Some(Ok(_)) => conns[i].last_frame_at = now,
+            Some(Ok(_)) => conns[i].saw_frame = true,
             Some(Err(e)) => self.disconnected(i, e.to_string(), conns, pending, sink),
             None => self.disconnected(i, "stream ended".into(), conns, pending, sink),
         }
@@ -947,6 +951,9 @@ impl MarketWs {
             }
             if conns[i].ws.is_none() {
                 continue;
+            }
+            if std::mem::take(&mut conns[i].saw_frame) {
+                conns[i].last_frame_at = now;
             }
             if now.duration_since(conns[i].last_frame_at) >= self.cfg.idle_timeout {
                 self.disconnected(

@@ -732,3 +732,46 @@ async fn replayed_real_capture_keeps_the_local_book_in_sync() {
     assert_eq!(stats.malformed, 0);
     assert_eq!(stats.lost, 0);
 }
+
+/// A server that accepts the websocket and then sends nothing, not even a ping: the
+/// connection is declared dead after `idle_timeout` and replaced.
+#[tokio::test(flavor = "current_thread")]
+async fn a_silent_connection_is_dropped_after_the_idle_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold every connection, silent.
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                held.push(ws);
+            }
+        }
+    });
+    let mut ws = MarketWs::new(MarketWsConfig {
+        ws_base_url: format!("ws://127.0.0.1:{port}"),
+        rest_base_url: format!("http://127.0.0.1:{port}"),
+        symbols: vec!["BTCUSDT".into()],
+        combined: true,
+        paths: PathCategory::Legacy, // one connection
+        backoff_base_ms: 20,
+        backoff_max_ms: 100,
+        idle_timeout: Duration::from_millis(300),
+        ..MarketWsConfig::default()
+    })
+    .unwrap();
+    let sink = Sink::default();
+    let probe = sink.clone();
+    let stats = run_with(&mut ws, &sink, async move {
+        wait_until("an idle-timeout disconnect", 10, || {
+            probe.count(|e| {
+                matches!(e, WsEvent::Disconnected { reason, .. } if reason.contains("idle timeout"))
+            }) >= 1
+        })
+        .await;
+    })
+    .await;
+    server.abort();
+    assert!(stats.connects >= 1, "{stats:?}");
+    assert!(stats.disconnects >= 1, "{stats:?}");
+}
