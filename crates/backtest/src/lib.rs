@@ -97,7 +97,7 @@ pub fn settings(
     Ok(SimSettings {
         engine,
         risk,
-        rules: symbol_rules(&market.symbols)?,
+        rules: symbol_rules(&market.symbols),
         filter,
         funding_rate_8h: opts.funding_rate_8h,
         curve_interval_ns: opts.curve_interval_ms.saturating_mul(1_000_000),

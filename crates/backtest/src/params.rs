@@ -7,9 +7,10 @@
 //! stages crate; `tests::mapping_matches_the_live_defaults` pins the values.
 
 use crate::error::{BacktestError, Result};
+use shmtrader_core::instrument::{catalog, Instrument};
 use shmtrader_core::Config;
 use shmtrader_indicators::IndicatorParams;
-use shmtrader_risk::{RiskParams, SymbolRules};
+use shmtrader_risk::RiskParams;
 use shmtrader_strategy::EngineParams;
 
 /// Indicator periods from `[indicators]` (the analytics stage's mapping).
@@ -36,26 +37,14 @@ pub fn risk_params(cfg: &Config) -> RiskParams {
     p
 }
 
-/// Exchange rules for each symbol: the mock exchange's published filters (real Binance
-/// values), or the executor's conservative defaults for symbols it does not list
-/// (tick 0.01, step 0.001, min notional 5 USDT — fine for sizing, which is all the
-/// backtest uses them for: orders are market orders, so the tick never binds).
-pub fn symbol_rules(symbols: &[String]) -> Result<Vec<SymbolRules>> {
-    use shmtrader_mockex::spec::{find_spec, fmt_units};
+/// Exchange rules for each symbol: the catalog's real Binance filters (the same ones the
+/// mock exchange publishes), or the generic rules for symbols it does not list (tick
+/// 0.01, step 0.001, min notional 5 USDT — fine for sizing, which is all the backtest
+/// uses them for: orders are market orders, so the tick never binds).
+pub fn symbol_rules(symbols: &[String]) -> Vec<Instrument> {
     symbols
         .iter()
-        .map(|s| {
-            let r = match find_spec(s) {
-                Some(sp) => SymbolRules::from_strs(
-                    &fmt_units(sp.tick, sp.price_dp),
-                    &fmt_units(sp.step, sp.qty_dp),
-                    &fmt_units(sp.min_qty, sp.qty_dp),
-                    &format!("{}", sp.min_notional),
-                ),
-                None => SymbolRules::from_strs("0.01", "0.001", "0.001", "5"),
-            };
-            r.map_err(|e| BacktestError::Param(format!("symbol rules for {s}: {e}")))
-        })
+        .map(|s| catalog::instrument_or_generic(s))
         .collect()
 }
 
@@ -76,7 +65,7 @@ mod tests {
         assert_eq!(r.bar_interval_ns, 60_000_000_000);
         assert_eq!(r.taker_fee, cfg.risk.taker_fee);
         r.validate().unwrap();
-        let rules = symbol_rules(&["BTCUSDT".into(), "XMRUSDT".into()]).unwrap();
+        let rules = symbol_rules(&["BTCUSDT".into(), "XMRUSDT".into()]);
         assert_eq!(rules[0].min_notional_f64(), 100.0);
         assert_eq!(rules[1].min_notional_f64(), 5.0);
     }

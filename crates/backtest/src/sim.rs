@@ -41,12 +41,11 @@ use crate::data::{Event, Market};
 use crate::error::{BacktestError, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use shmtrader_core::{ExitReason, Outcome, Side, Signal};
+use shmtrader_core::{ExitReason, Instrument, Outcome, Side, Signal};
 use shmtrader_ml::{FeatureVec, FilterParams, OnlineFilter, SignalClock, SignalContext};
 use shmtrader_risk::paper::{PaperFill, PaperOrder, PaperOrderKind};
 use shmtrader_risk::{
     Decision, EntryRequest, FillReport, PaperBroker, RiskEngine, RiskParams, ShadowBook,
-    SymbolRules,
 };
 use shmtrader_strategy::{
     strength, Engine, EngineParams, EngineStats, Features, Fitter, InlineFitter, Regime,
@@ -179,7 +178,7 @@ pub struct SimSettings {
     /// Risk, sizing, exit and paper-fill parameters.
     pub risk: RiskParams,
     /// Exchange rules, by symbol id.
-    pub rules: Vec<SymbolRules>,
+    pub rules: Vec<Instrument>,
     /// Signal filter of the variant.
     pub filter: SignalFilter,
     /// Funding rate per 8 h charged on open positions (0.0001 = 0.01 %).
@@ -760,7 +759,7 @@ impl<'a> Sim<'a> {
                     * self
                         .risk
                         .rules(intent.symbol_id)
-                        .map_or(0.0, SymbolRules::step_f64);
+                        .map_or(0.0, Instrument::step_f64);
                 let o = LiveOrder {
                     symbol: intent.symbol_id,
                     side: intent.side,
@@ -841,7 +840,7 @@ impl<'a> Sim<'a> {
                             regime: 0,
                         };
                         let qty = x.qty_steps as f64
-                            * self.risk.rules(sym).map_or(0.0, SymbolRules::step_f64);
+                            * self.risk.rules(sym).map_or(0.0, Instrument::step_f64);
                         self.submit(o, qty, ts)?;
                     }
                     self.resolve_fills(sym, t.price, ts)?;
@@ -934,7 +933,7 @@ impl<'a> Sim<'a> {
                 * self
                     .risk
                     .rules(x.symbol_id)
-                    .map_or(0.0, SymbolRules::step_f64);
+                    .map_or(0.0, Instrument::step_f64);
             self.submit(o, qty, last_ts)?;
         }
         // A print at each symbol's last price once every order has reached the market.

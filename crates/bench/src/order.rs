@@ -22,12 +22,13 @@ use std::time::{Duration, Instant};
 
 use crate::error::{BenchError, Result};
 use crate::{BenchOptions, Row};
+use shmtrader_core::instrument::{Instrument, PriceRounding};
 use shmtrader_core::Side;
 use shmtrader_exchange::rest::{RestClient, RestConfig};
 use shmtrader_exchange::sign::{ApiSecret, Credentials, Signer};
 use shmtrader_exchange::template::{
-    OrderEncoder, OrderKind, OrderRequest, Price, PriceRounding, SymbolRules, SymbolTemplate,
-    TemplateConfig, TimeInForce,
+    instrument_from_filters, instrument_from_info, OrderEncoder, OrderKind, OrderRequest, Price,
+    SymbolTemplate, TemplateConfig, TimeInForce,
 };
 use shmtrader_exchange::wire::account::{OrderStatus, SymbolFilter};
 
@@ -38,8 +39,8 @@ fn inv(what: &str, e: impl std::fmt::Display) -> BenchError {
     BenchError::Invalid(format!("{what}: {e}"))
 }
 
-fn btc_rules() -> Result<SymbolRules> {
-    SymbolRules::from_filters(
+fn btc_rules() -> Result<Instrument> {
+    instrument_from_filters(
         "BTCUSDT",
         &[
             SymbolFilter::PriceFilter {
@@ -169,7 +170,7 @@ async fn roundtrip(opts: &BenchOptions) -> Result<(Vec<f64>, Vec<f64>)> {
         .symbol("BTCUSDT")
         .ok_or_else(|| inv("exchangeInfo", "no BTCUSDT"))?;
     let tpl = SymbolTemplate::new(
-        SymbolRules::from_symbol_info(sym).map_err(|e| inv("rules", e))?,
+        instrument_from_info(sym).map_err(|e| inv("rules", e))?,
         &client.template_config(),
     )
     .map_err(|e| inv("template", e))?;

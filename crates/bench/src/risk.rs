@@ -9,15 +9,16 @@
 
 use crate::error::{BenchError, Result};
 use crate::{BenchOptions, Row};
+use shmtrader_core::Instrument;
 use shmtrader_core::Side;
-use shmtrader_risk::{Decision, EntryRequest, RiskEngine, RiskParams, SymbolRules};
+use shmtrader_risk::{Decision, EntryRequest, RiskEngine, RiskParams};
 use std::time::Instant;
 
 const SYMBOLS: usize = 16;
 
-fn engine() -> Result<(RiskEngine, Vec<SymbolRules>)> {
-    let rules: Vec<SymbolRules> = (0..SYMBOLS)
-        .map(|_| SymbolRules::from_strs("0.01", "0.001", "0.001", "5"))
+fn engine() -> Result<(RiskEngine, Vec<Instrument>)> {
+    let rules: Vec<Instrument> = (0..SYMBOLS)
+        .map(|s| Instrument::from_basic(&format!("S{s}USDT"), "0.01", "0.001", "0.001", "5"))
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| BenchError::Invalid(format!("rules: {e}")))?;
     let p = RiskParams {

@@ -250,16 +250,11 @@ pub enum ExchangeError {
         /// What made the status unknown at first.
         cause: String,
     },
-    /// A local order check against the symbol's exchange filters failed; nothing was sent.
-    #[error("{symbol}: {filter} filter: {detail}")]
-    Filter {
-        /// Symbol.
-        symbol: String,
-        /// `MIN_NOTIONAL`, `LOT_SIZE`, `MARKET_LOT_SIZE`, `PRICE_FILTER`, ...
-        filter: &'static str,
-        /// What was wrong, with the numbers.
-        detail: String,
-    },
+    /// A local order check against the symbol's rules failed (a filter, an unusable
+    /// exchangeInfo value, an off-grid quantity); nothing was sent. The core error
+    /// names the symbol, the filter and the numbers.
+    #[error(transparent)]
+    Rules(#[from] shmtrader_core::CoreError),
     /// A bad argument or configuration value.
     #[error("invalid {what}: {reason}")]
     Invalid {

@@ -37,8 +37,7 @@ use shmtrader_core::Side;
 use crate::error::{ApiErrorKind, ExchangeError, Result};
 use crate::sign::{Credentials, Signer};
 use crate::template::{
-    OrderEncoder, OrderKind, OrderRequest, Price, Qty, RespType, SymbolRules, SymbolTemplate,
-    TemplateConfig,
+    OrderEncoder, OrderKind, OrderRequest, Price, Qty, RespType, SymbolTemplate, TemplateConfig,
 };
 use crate::wire::account::{
     truncate, Account, AlgoCancelResponse, AlgoOrderResponse, ApiErrorBody, Balance, BatchItem,
@@ -1150,7 +1149,7 @@ impl RestClient {
     /// `POST /fapi/v1/algoOrder` with `algoType=CONDITIONAL` (stops and take-profits).
     pub async fn new_algo_order(
         &self,
-        rules: &SymbolRules,
+        rules: &shmtrader_core::Instrument,
         req: &AlgoOrderRequest<'_>,
     ) -> Result<AlgoOrderResponse> {
         if !crate::template::is_valid_client_order_id(req.client_algo_id) {

@@ -1,15 +1,10 @@
-//! Per-symbol order templates: exact decimal rounding, local filter checks and the
-//! allocation-free signed order body.
+//! Per-symbol order templates and the allocation-free signed order body.
 //!
 //! # Exact decimals
-//! Every price and quantity is an integer count of units of `10^-dp`, where `dp` is the
-//! number of decimals of the symbol's tick (price) or step (quantity) filter with
-//! trailing zeros dropped. Rounding to the tick / step grid is integer arithmetic and the
-//! wire text is printed from the integer, so the exchange never sees
-//! `0.30000000000000004`: `0.1 + 0.2` rounded down to step `0.001` is written `0.300`.
-//! Floats enter only at the boundary ([`SymbolRules::qty_from_f64`],
-//! [`SymbolRules::price_from_f64`]) where a relative tolerance of 1e-12 absorbs binary
-//! representation error (so `0.3 / 0.1`-style artefacts do not lose a whole step).
+//! A symbol's rules are one [`Instrument`] (crates/core: integer units, exact rounding,
+//! the exchange's filter checks); this module builds it from exchangeInfo filters
+//! ([`instrument_from_filters`]) and prints the wire text from its integers, so the
+//! exchange never sees `0.30000000000000004`.
 //!
 //! # Hot path
 //! [`SymbolTemplate`] pre-renders, for every side × order kind, the constant part of the
@@ -23,6 +18,8 @@
 //! `client_order_id(instance, signal_seq, leg)`), so a restarted executor re-sends the
 //! same id and the exchange's duplicate check (-4116) stops a double order.
 
+use shmtrader_core::instrument::{write_units, DecimalFilters, Instrument};
+pub use shmtrader_core::instrument::{Price, Qty};
 use shmtrader_core::Side;
 use std::collections::HashMap;
 
@@ -30,208 +27,59 @@ use crate::error::{ExchangeError, Result};
 use crate::sign::Signer;
 use crate::wire::account::{ExchangeInfo, SymbolFilter, SymbolInfo};
 
-/// Largest number of decimals a filter may have (keeps `units` well inside `i64`).
-pub const MAX_DP: u32 = 16;
-
-/// Which way to round onto a grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rounding {
-    /// Toward zero / down.
-    Down,
-    /// Up.
-    Up,
-    /// Nearest; halves go up.
-    Nearest,
+/// A symbol's rules from its exchangeInfo entry. Refuses a symbol without PRICE_FILTER
+/// or LOT_SIZE, or with a zero tick / step: trading it would be guesswork.
+pub fn instrument_from_info(info: &SymbolInfo) -> Result<Instrument> {
+    instrument_from_filters(&info.symbol, &info.filters)
 }
 
-/// How to round a limit price onto the tick grid, relative to the order's side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PriceRounding {
-    /// Away from the market: a buy rounds down, a sell up (never pays more than asked).
-    Passive,
-    /// Into the market: a buy rounds up, a sell down (more likely to fill).
-    Aggressive,
-    /// Nearest tick.
-    Nearest,
-}
-
-/// A quantity in units of `10^-qty_dp` of its symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Qty(pub i64);
-
-/// A price in units of `10^-price_dp` of its symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Price(pub i64);
-
-const POW10: [i64; 19] = {
-    let mut t = [1i64; 19];
-    let mut i = 1;
-    while i < 19 {
-        t[i] = t[i - 1] * 10;
-        i += 1;
-    }
-    t
-};
-
-/// Number of decimals of a decimal string, trailing zeros ignored (`"0.10"` → 1,
-/// `"1000"` → 0, `"0.001"` → 3).
-pub fn decimals(s: &str) -> u32 {
-    match s.trim().split_once('.') {
-        Some((_, frac)) => frac.trim_end_matches('0').len() as u32,
-        None => 0,
-    }
-}
-
-/// Parses a non-negative decimal string into units of `10^-dp`. Digits beyond `dp`
-/// are rounded per `round`; `None` on malformed text or overflow.
-pub fn parse_units(s: &str, dp: u32, round: Rounding) -> Option<i64> {
-    if dp > MAX_DP {
-        return None;
-    }
-    let s = s.trim();
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (s, ""),
-    };
-    if (int.is_empty() && frac.is_empty())
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for b in int.bytes() {
-        v = v.checked_mul(10)?.checked_add((b - b'0') as i64)?;
-    }
-    let fb = frac.as_bytes();
-    for k in 0..dp as usize {
-        let d = fb.get(k).map_or(0, |b| (b - b'0') as i64);
-        v = v.checked_mul(10)?.checked_add(d)?;
-    }
-    let rest = fb.get(dp as usize..).unwrap_or(&[]);
-    if rest.iter().any(|b| *b != b'0') {
-        let bump = match round {
-            Rounding::Down => false,
-            Rounding::Up => true,
-            Rounding::Nearest => rest.first().is_some_and(|b| *b >= b'5'),
-        };
-        if bump {
-            v = v.checked_add(1)?;
+/// A symbol's rules from its filters (the one place exchangeInfo filters become an
+/// [`Instrument`]).
+pub fn instrument_from_filters(symbol: &str, filters: &[SymbolFilter]) -> Result<Instrument> {
+    let mut f = DecimalFilters::default();
+    let (mut price, mut lot) = (false, false);
+    for filter in filters {
+        match filter {
+            SymbolFilter::PriceFilter {
+                min_price,
+                max_price,
+                tick_size,
+            } => {
+                price = true;
+                f.min_price = min_price;
+                f.max_price = max_price;
+                f.tick_size = tick_size;
+            }
+            SymbolFilter::LotSize {
+                min_qty,
+                max_qty,
+                step_size,
+            } => {
+                lot = true;
+                f.min_qty = min_qty;
+                f.max_qty = max_qty;
+                f.step_size = step_size;
+            }
+            SymbolFilter::MarketLotSize {
+                min_qty,
+                max_qty,
+                step_size,
+            } => {
+                f.market_min_qty = min_qty;
+                f.market_max_qty = max_qty;
+                f.market_step_size = step_size;
+            }
+            SymbolFilter::MinNotional { notional } => f.min_notional = notional,
+            _ => {}
         }
     }
-    Some(v)
-}
-
-/// Appends `units` as a decimal with `dp` decimals (`(300, 3)` → `0.300`). No allocation
-/// beyond `out`'s own growth.
-pub fn write_units(out: &mut Vec<u8>, units: i64, dp: u32) {
-    let mut digits = [0u8; 24];
-    let mut n = 0;
-    let mut v = units.unsigned_abs();
-    loop {
-        digits[n] = b'0' + (v % 10) as u8;
-        v /= 10;
-        n += 1;
-        if v == 0 {
-            break;
-        }
+    if !price {
+        return Err(invalid(symbol, "no PRICE_FILTER in exchangeInfo"));
     }
-    let dp = dp as usize;
-    while n <= dp {
-        digits[n] = b'0';
-        n += 1;
+    if !lot {
+        return Err(invalid(symbol, "no LOT_SIZE in exchangeInfo"));
     }
-    if units < 0 {
-        out.push(b'-');
-    }
-    for i in (0..n).rev() {
-        out.push(digits[i]);
-        if i == dp && dp > 0 {
-            out.push(b'.');
-        }
-    }
-}
-
-/// `units` with `dp` decimals as a `String` (cold paths, messages, tests).
-pub fn fmt_units(units: i64, dp: u32) -> String {
-    let mut v = Vec::with_capacity(24);
-    write_units(&mut v, units, dp);
-    String::from_utf8_lossy(&v).into_owned()
-}
-
-fn write_u64(out: &mut Vec<u8>, v: u64) {
-    write_units(out, v.min(i64::MAX as u64) as i64, 0);
-}
-
-/// Float to units with a relative tolerance, then rounded per `r`.
-fn f64_to_units(x: f64, dp: u32, r: Rounding) -> Option<i64> {
-    if !x.is_finite() || x < 0.0 || dp > MAX_DP {
-        return None;
-    }
-    let scaled = x * POW10[dp as usize] as f64;
-    if scaled >= 9.0e18 {
-        return None;
-    }
-    let nearest = scaled.round();
-    let tol = (scaled.abs() * 1e-12).max(1e-9);
-    let u = if (scaled - nearest).abs() <= tol {
-        nearest
-    } else {
-        match r {
-            Rounding::Down => scaled.floor(),
-            Rounding::Up => scaled.ceil(),
-            Rounding::Nearest => nearest,
-        }
-    };
-    Some(u as i64)
-}
-
-/// Rounds `units` onto the grid `anchor + k * step`.
-fn snap(units: i64, anchor: i64, step: i64, r: Rounding) -> i64 {
-    if step <= 1 {
-        return units;
-    }
-    let off = units - anchor;
-    let k = match r {
-        Rounding::Down => off.div_euclid(step),
-        Rounding::Up => (off + step - 1).div_euclid(step),
-        Rounding::Nearest => (off + step / 2).div_euclid(step),
-    };
-    anchor + k * step
-}
-
-/// Quantity bounds and step of LOT_SIZE or MARKET_LOT_SIZE, in quantity units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LotRule {
-    /// Minimum quantity.
-    pub min: i64,
-    /// Maximum quantity (0 = unlimited).
-    pub max: i64,
-    /// Step (≥ 1).
-    pub step: i64,
-}
-
-/// A symbol's trading rules in integer units.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SymbolRules {
-    /// `BTCUSDT`.
-    pub symbol: String,
-    /// Decimals of a price.
-    pub price_dp: u32,
-    /// Tick in price units.
-    pub tick: i64,
-    /// Minimum price (0 = none).
-    pub min_price: i64,
-    /// Maximum price (0 = none).
-    pub max_price: i64,
-    /// Decimals of a quantity.
-    pub qty_dp: u32,
-    /// LOT_SIZE (limit orders).
-    pub lot: LotRule,
-    /// MARKET_LOT_SIZE (market orders); LOT_SIZE when the symbol has none.
-    pub market_lot: LotRule,
-    /// MIN_NOTIONAL in units of `10^-(price_dp + qty_dp)` (0 = none).
-    pub min_notional: i128,
+    Ok(Instrument::from_decimals(symbol, &f)?)
 }
 
 fn invalid(symbol: &str, reason: impl Into<String>) -> ExchangeError {
@@ -241,345 +89,8 @@ fn invalid(symbol: &str, reason: impl Into<String>) -> ExchangeError {
     }
 }
 
-impl SymbolRules {
-    /// Rules from an exchangeInfo symbol. Refuses a symbol without PRICE_FILTER or
-    /// LOT_SIZE, or with a zero tick / step: trading it would be guesswork.
-    pub fn from_symbol_info(info: &SymbolInfo) -> Result<SymbolRules> {
-        Self::from_filters(&info.symbol, &info.filters)
-    }
-
-    /// Rules from a symbol's filters.
-    pub fn from_filters(symbol: &str, filters: &[SymbolFilter]) -> Result<SymbolRules> {
-        let mut price = None;
-        let mut lot = None;
-        let mut mlot = None;
-        let mut notional = None;
-        for f in filters {
-            match f {
-                SymbolFilter::PriceFilter {
-                    min_price,
-                    max_price,
-                    tick_size,
-                } => price = Some((min_price, max_price, tick_size)),
-                SymbolFilter::LotSize {
-                    min_qty,
-                    max_qty,
-                    step_size,
-                } => lot = Some((min_qty, max_qty, step_size)),
-                SymbolFilter::MarketLotSize {
-                    min_qty,
-                    max_qty,
-                    step_size,
-                } => mlot = Some((min_qty, max_qty, step_size)),
-                SymbolFilter::MinNotional { notional: n } => notional = Some(n),
-                _ => {}
-            }
-        }
-        let (pmin, pmax, tick) =
-            price.ok_or_else(|| invalid(symbol, "no PRICE_FILTER in exchangeInfo"))?;
-        let (lmin, lmax, lstep) =
-            lot.ok_or_else(|| invalid(symbol, "no LOT_SIZE in exchangeInfo"))?;
-        let price_dp = decimals(tick).max(decimals(pmin));
-        let mut qty_dp = decimals(lstep).max(decimals(lmin));
-        if let Some((mmin, _, mstep)) = mlot {
-            qty_dp = qty_dp.max(decimals(mstep)).max(decimals(mmin));
-        }
-        if price_dp > MAX_DP || qty_dp > MAX_DP {
-            return Err(invalid(symbol, "more than 16 decimals in a filter"));
-        }
-        let p = |s: &str, dp: u32, r: Rounding, what: &str| {
-            parse_units(s, dp, r)
-                .ok_or_else(|| invalid(symbol, format!("{what} {s:?} is not a decimal")))
-        };
-        let tick_u = p(tick, price_dp, Rounding::Up, "PRICE_FILTER tickSize")?;
-        if tick_u <= 0 {
-            return Err(invalid(symbol, "PRICE_FILTER tickSize is 0"));
-        }
-        let lot_rule = |min: &str, max: &str, step: &str, name: &str| -> Result<LotRule> {
-            let step_u = p(step, qty_dp, Rounding::Up, name)?;
-            if step_u <= 0 {
-                return Err(invalid(symbol, format!("{name} stepSize is 0")));
-            }
-            Ok(LotRule {
-                min: p(min, qty_dp, Rounding::Up, name)?,
-                max: p(max, qty_dp, Rounding::Down, name)?,
-                step: step_u,
-            })
-        };
-        let lot = lot_rule(lmin, lmax, lstep, "LOT_SIZE")?;
-        let market_lot = match mlot {
-            Some((a, b, c)) => lot_rule(a, b, c, "MARKET_LOT_SIZE")?,
-            None => lot,
-        };
-        let min_notional = match notional {
-            Some(n) => {
-                // Round up: a notional exactly at the limit must pass, never one below.
-                let dp = price_dp + qty_dp;
-                if dp > 18 {
-                    return Err(invalid(symbol, "price and quantity decimals exceed 18"));
-                }
-                let v = parse_units(n, dp, Rounding::Up)
-                    .or_else(|| {
-                        // More than 16 decimals at this scale: whole units, rounded up
-                        // (stricter than the exchange, never looser).
-                        parse_units(n, 0, Rounding::Up)
-                            .and_then(|w| w.checked_mul(POW10[dp as usize]))
-                    })
-                    .ok_or_else(|| {
-                        invalid(symbol, format!("MIN_NOTIONAL {n:?} is not a decimal"))
-                    })?;
-                v as i128
-            }
-            None => 0,
-        };
-        Ok(SymbolRules {
-            symbol: symbol.to_string(),
-            price_dp,
-            tick: tick_u,
-            min_price: p(pmin, price_dp, Rounding::Up, "PRICE_FILTER minPrice")?,
-            max_price: p(pmax, price_dp, Rounding::Down, "PRICE_FILTER maxPrice")?,
-            qty_dp,
-            lot,
-            market_lot,
-            min_notional,
-        })
-    }
-
-    fn lot_for(&self, market: bool) -> &LotRule {
-        if market {
-            &self.market_lot
-        } else {
-            &self.lot
-        }
-    }
-
-    /// A float quantity onto the LOT_SIZE (or MARKET_LOT_SIZE) step grid.
-    pub fn qty_from_f64(&self, qty: f64, r: Rounding, market: bool) -> Result<Qty> {
-        let u = f64_to_units(qty, self.qty_dp, r).ok_or_else(|| ExchangeError::Invalid {
-            what: "quantity",
-            reason: format!(
-                "{}: {qty} is not a finite non-negative quantity",
-                self.symbol
-            ),
-        })?;
-        let lot = self.lot_for(market);
-        Ok(Qty(snap(u, lot.min, lot.step, r).max(0)))
-    }
-
-    /// A float quantity rounded down onto the step grid (never more than asked).
-    pub fn round_qty_down(&self, qty: f64) -> Result<Qty> {
-        self.qty_from_f64(qty, Rounding::Down, false)
-    }
-
-    /// A float price onto the tick grid, rounded toward the passive or aggressive side.
-    pub fn price_from_f64(&self, price: f64, side: Side, r: PriceRounding) -> Result<Price> {
-        let dir = match (r, side) {
-            (PriceRounding::Nearest, _) => Rounding::Nearest,
-            (PriceRounding::Passive, Side::Buy) | (PriceRounding::Aggressive, Side::Sell) => {
-                Rounding::Down
-            }
-            (PriceRounding::Passive, Side::Sell) | (PriceRounding::Aggressive, Side::Buy) => {
-                Rounding::Up
-            }
-        };
-        let u = f64_to_units(price, self.price_dp, dir).ok_or_else(|| ExchangeError::Invalid {
-            what: "price",
-            reason: format!(
-                "{}: {price} is not a finite non-negative price",
-                self.symbol
-            ),
-        })?;
-        Ok(Price(snap(u, self.min_price, self.tick, dir).max(0)))
-    }
-
-    /// Parses an exact quantity string (refuses digits beyond the step's precision).
-    pub fn parse_qty(&self, s: &str) -> Result<Qty> {
-        parse_exact(s, self.qty_dp)
-            .map(Qty)
-            .ok_or_else(|| ExchangeError::Invalid {
-                what: "quantity",
-                reason: format!(
-                    "{}: {s:?} is not a quantity with ≤ {} decimals",
-                    self.symbol, self.qty_dp
-                ),
-            })
-    }
-
-    /// Parses an exact price string (refuses digits beyond the tick's precision).
-    pub fn parse_price(&self, s: &str) -> Result<Price> {
-        parse_exact(s, self.price_dp)
-            .map(Price)
-            .ok_or_else(|| ExchangeError::Invalid {
-                what: "price",
-                reason: format!(
-                    "{}: {s:?} is not a price with ≤ {} decimals",
-                    self.symbol, self.price_dp
-                ),
-            })
-    }
-
-    /// Wire text of a quantity (`0.300`).
-    pub fn fmt_qty(&self, q: Qty) -> String {
-        fmt_units(q.0, self.qty_dp)
-    }
-
-    /// Wire text of a price.
-    pub fn fmt_price(&self, p: Price) -> String {
-        fmt_units(p.0, self.price_dp)
-    }
-
-    /// Quantity as `f64` (display, risk maths).
-    pub fn qty_f64(&self, q: Qty) -> f64 {
-        q.0 as f64 / POW10[self.qty_dp as usize] as f64
-    }
-
-    /// Price as `f64`.
-    pub fn price_f64(&self, p: Price) -> f64 {
-        p.0 as f64 / POW10[self.price_dp as usize] as f64
-    }
-
-    fn filter_err(&self, filter: &'static str, detail: String) -> ExchangeError {
-        ExchangeError::Filter {
-            symbol: self.symbol.clone(),
-            filter,
-            detail,
-        }
-    }
-
-    /// Checks an order against LOT_SIZE / MARKET_LOT_SIZE, PRICE_FILTER and MIN_NOTIONAL
-    /// exactly as the exchange will. `price` is the limit price (None for market);
-    /// `reference` is the price to judge a market order's notional by (the mark price);
-    /// without it a market order's notional is left to the exchange. reduceOnly orders
-    /// are exempt from MIN_NOTIONAL, as on Binance. Allocation-free when it passes.
-    pub fn check(
-        &self,
-        qty: Qty,
-        price: Option<Price>,
-        reference: Option<Price>,
-        reduce_only: bool,
-    ) -> Result<()> {
-        self.check_qty(qty, price.is_none())?;
-        if let Some(p) = price {
-            self.check_price(p)?;
-        }
-        if !reduce_only && self.min_notional > 0 {
-            if let Some(px) = price.or(reference) {
-                let notional = px.0 as i128 * qty.0 as i128;
-                if notional < self.min_notional {
-                    let dp = self.price_dp + self.qty_dp;
-                    return Err(self.filter_err(
-                        "MIN_NOTIONAL",
-                        format!(
-                            "notional {} (price {} x qty {}) below min notional {}",
-                            fmt_units(notional.min(i64::MAX as i128) as i64, dp),
-                            self.fmt_price(px),
-                            self.fmt_qty(qty),
-                            fmt_units(self.min_notional.min(i64::MAX as i128) as i64, dp)
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// LOT_SIZE (limit) or MARKET_LOT_SIZE (`market`) check of a quantity.
-    pub fn check_qty(&self, qty: Qty, market: bool) -> Result<()> {
-        let lot = self.lot_for(market);
-        let lot_name = if market {
-            "MARKET_LOT_SIZE"
-        } else {
-            "LOT_SIZE"
-        };
-        if qty.0 <= 0 {
-            return Err(self.filter_err(lot_name, "quantity must be > 0".into()));
-        }
-        if qty.0 < lot.min {
-            return Err(self.filter_err(
-                lot_name,
-                format!(
-                    "quantity {} below min qty {}",
-                    self.fmt_qty(qty),
-                    fmt_units(lot.min, self.qty_dp)
-                ),
-            ));
-        }
-        if lot.max > 0 && qty.0 > lot.max {
-            return Err(self.filter_err(
-                lot_name,
-                format!(
-                    "quantity {} above max qty {}",
-                    self.fmt_qty(qty),
-                    fmt_units(lot.max, self.qty_dp)
-                ),
-            ));
-        }
-        if (qty.0 - lot.min).rem_euclid(lot.step) != 0 {
-            return Err(self.filter_err(
-                lot_name,
-                format!(
-                    "quantity {} not on step size {}",
-                    self.fmt_qty(qty),
-                    fmt_units(lot.step, self.qty_dp)
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// PRICE_FILTER check of a price (bounds and tick grid).
-    pub fn check_price(&self, p: Price) -> Result<()> {
-        if p.0 <= 0 || (self.min_price > 0 && p.0 < self.min_price) {
-            return Err(self.filter_err(
-                "PRICE_FILTER",
-                format!(
-                    "price {} below min price {}",
-                    self.fmt_price(p),
-                    fmt_units(self.min_price, self.price_dp)
-                ),
-            ));
-        }
-        if self.max_price > 0 && p.0 > self.max_price {
-            return Err(self.filter_err(
-                "PRICE_FILTER",
-                format!(
-                    "price {} above max price {}",
-                    self.fmt_price(p),
-                    fmt_units(self.max_price, self.price_dp)
-                ),
-            ));
-        }
-        if (p.0 - self.min_price).rem_euclid(self.tick) != 0 {
-            return Err(self.filter_err(
-                "PRICE_FILTER",
-                format!(
-                    "price {} not on tick size {}",
-                    self.fmt_price(p),
-                    fmt_units(self.tick, self.price_dp)
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The smallest quantity on the step grid whose notional at `price` passes
-    /// MIN_NOTIONAL and LOT_SIZE (for sizing up to the exchange minimum).
-    pub fn min_qty_at(&self, price: Price, market: bool) -> Qty {
-        let lot = self.lot_for(market);
-        let mut q = lot.min.max(lot.step);
-        if self.min_notional > 0 && price.0 > 0 {
-            let need = (self.min_notional + price.0 as i128 - 1) / price.0 as i128;
-            let need = need.min(i64::MAX as i128) as i64;
-            q = q.max(snap(need, lot.min, lot.step, Rounding::Up));
-        }
-        Qty(q)
-    }
-}
-
-/// Units of an exact decimal: `None` if it has non-zero digits beyond `dp`.
-fn parse_exact(s: &str, dp: u32) -> Option<i64> {
-    let down = parse_units(s, dp, Rounding::Down)?;
-    (parse_units(s, dp, Rounding::Up)? == down).then_some(down)
+fn write_u64(out: &mut Vec<u8>, v: u64) {
+    write_units(out, v.min(i64::MAX as u64) as i64, 0);
 }
 
 /// Time in force of a limit order.
@@ -675,14 +186,14 @@ const KINDS: usize = 5;
 /// Rules plus the pre-rendered request prefixes of one symbol.
 #[derive(Debug, Clone)]
 pub struct SymbolTemplate {
-    rules: SymbolRules,
+    rules: Instrument,
     /// `[side][kind]` → constant request prefix.
     prefixes: [[Box<[u8]>; KINDS]; 2],
 }
 
 impl SymbolTemplate {
     /// Pre-renders every side × kind prefix of `rules`.
-    pub fn new(rules: SymbolRules, cfg: &TemplateConfig) -> Result<SymbolTemplate> {
+    pub fn new(rules: Instrument, cfg: &TemplateConfig) -> Result<SymbolTemplate> {
         if rules.symbol.is_empty()
             || !rules
                 .symbol
@@ -714,7 +225,7 @@ impl SymbolTemplate {
     }
 
     /// The symbol's rules.
-    pub fn rules(&self) -> &SymbolRules {
+    pub fn rules(&self) -> &Instrument {
         &self.rules
     }
 
@@ -756,7 +267,7 @@ impl TemplateBook {
                     format!("status is {:?}, not TRADING", s.status),
                 ));
             }
-            book.insert(SymbolTemplate::new(SymbolRules::from_symbol_info(s)?, cfg)?);
+            book.insert(SymbolTemplate::new(instrument_from_info(s)?, cfg)?);
         }
         Ok(book)
     }
@@ -935,9 +446,10 @@ impl OrderEncoder {
 mod tests {
     use super::*;
     use crate::sign::ApiSecret;
+    use shmtrader_core::instrument::PriceRounding;
 
-    fn btc() -> SymbolRules {
-        SymbolRules::from_filters(
+    fn btc() -> Instrument {
+        instrument_from_filters(
             "BTCUSDT",
             &[
                 SymbolFilter::PriceFilter {
@@ -963,8 +475,8 @@ mod tests {
         .unwrap()
     }
 
-    fn link() -> SymbolRules {
-        SymbolRules::from_filters(
+    fn link() -> Instrument {
+        instrument_from_filters(
             "LINKUSDT",
             &[
                 SymbolFilter::PriceFilter {
@@ -986,34 +498,6 @@ mod tests {
     }
 
     #[test]
-    fn decimals_and_parsing() {
-        assert_eq!(decimals("0.10"), 1);
-        assert_eq!(decimals("0.001"), 3);
-        assert_eq!(decimals("1000"), 0);
-        assert_eq!(decimals("1.00000000"), 0);
-        assert_eq!(parse_units("0.001", 3, Rounding::Down), Some(1));
-        assert_eq!(parse_units("64000.15", 1, Rounding::Down), Some(640_001));
-        assert_eq!(parse_units("64000.15", 1, Rounding::Up), Some(640_002));
-        assert_eq!(parse_units("64000.15", 1, Rounding::Nearest), Some(640_002));
-        assert_eq!(parse_units("64000.14", 1, Rounding::Nearest), Some(640_001));
-        assert_eq!(parse_units("5", 5, Rounding::Up), Some(500_000));
-        assert_eq!(parse_units(".5", 1, Rounding::Up), Some(5));
-        for bad in ["", ".", "-1", "1e5", "1.2.3", "abc", "99999999999999999999"] {
-            assert_eq!(parse_units(bad, 2, Rounding::Down), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn formatting_from_integer_units() {
-        assert_eq!(fmt_units(300, 3), "0.300");
-        assert_eq!(fmt_units(640_001, 1), "64000.1");
-        assert_eq!(fmt_units(7, 0), "7");
-        assert_eq!(fmt_units(0, 2), "0.00");
-        assert_eq!(fmt_units(-1500, 3), "-1.500");
-        assert_eq!(fmt_units(i64::MAX, 0), i64::MAX.to_string());
-    }
-
-    #[test]
     fn rules_from_filters() {
         let r = btc();
         assert_eq!((r.price_dp, r.tick, r.min_price), (1, 1, 1));
@@ -1026,134 +510,7 @@ mod tests {
         assert_eq!(r.min_notional, 100 * 10_000);
         let l = link();
         assert_eq!((l.qty_dp, l.lot.step, l.lot.min), (1, 1, 1));
-        assert!(SymbolRules::from_filters("X", &[]).is_err());
-    }
-
-    #[test]
-    fn float_artefacts_never_reach_the_wire() {
-        let r = btc();
-        let q = r.round_qty_down(0.1 + 0.2).unwrap();
-        assert_eq!(r.fmt_qty(q), "0.300");
-        // 0.3 / 0.1 = 2.9999999999999996: must not lose a step.
-        let q = r.round_qty_down(0.3 / 0.1 * 0.001).unwrap();
-        assert_eq!(r.fmt_qty(q), "0.003");
-        let q = r.round_qty_down(0.0029).unwrap();
-        assert_eq!(r.fmt_qty(q), "0.002");
-        let q = r.qty_from_f64(0.0021, Rounding::Up, false).unwrap();
-        assert_eq!(r.fmt_qty(q), "0.003");
-        assert!(r.round_qty_down(f64::NAN).is_err());
-        assert!(r.round_qty_down(-1.0).is_err());
-    }
-
-    #[test]
-    fn step_rounding_on_a_coarse_grid() {
-        let tick5 = SymbolRules::from_filters(
-            "XUSDT",
-            &[
-                SymbolFilter::PriceFilter {
-                    min_price: "0.05".into(),
-                    max_price: "0".into(),
-                    tick_size: "0.05".into(),
-                },
-                SymbolFilter::LotSize {
-                    min_qty: "0.5".into(),
-                    max_qty: "0".into(),
-                    step_size: "0.5".into(),
-                },
-            ],
-        )
-        .unwrap();
-        let p = |x, side, r| tick5.fmt_price(tick5.price_from_f64(x, side, r).unwrap());
-        assert_eq!(p(10.07, Side::Buy, PriceRounding::Passive), "10.05");
-        assert_eq!(p(10.07, Side::Buy, PriceRounding::Aggressive), "10.10");
-        assert_eq!(p(10.07, Side::Sell, PriceRounding::Passive), "10.10");
-        assert_eq!(p(10.07, Side::Sell, PriceRounding::Aggressive), "10.05");
-        assert_eq!(p(10.07, Side::Sell, PriceRounding::Nearest), "10.05");
-        assert_eq!(p(10.08, Side::Sell, PriceRounding::Nearest), "10.10");
-        // exactly on the grid: no direction moves it
-        assert_eq!(p(10.1, Side::Buy, PriceRounding::Aggressive), "10.10");
-        assert_eq!(p(0.1 + 0.2, Side::Buy, PriceRounding::Aggressive), "0.30");
-        let q = tick5.qty_from_f64(1.7, Rounding::Down, false).unwrap();
-        assert_eq!(tick5.fmt_qty(q), "1.5");
-        // maxPrice / maxQty "0" = no limit
-        assert!(tick5
-            .check(Qty(1_000_000), Some(Price(1_000_000_000)), None, false)
-            .is_ok());
-    }
-
-    #[test]
-    fn checks_name_the_filter() {
-        let r = btc();
-        let px = r.parse_price("64000.1").unwrap();
-        let e = r.check(Qty(1), Some(px), None, false).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ExchangeError::Filter {
-                    filter: "MIN_NOTIONAL",
-                    ..
-                }
-            ),
-            "{e}"
-        );
-        assert!(e.to_string().contains("min notional 100"), "{e}");
-        // reduceOnly is exempt
-        r.check(Qty(1), Some(px), None, true).unwrap();
-        // min notional at exactly the limit passes
-        let p1000 = r.parse_price("100000").unwrap();
-        r.check(Qty(1), Some(p1000), None, false).unwrap();
-        let e = r.check(Qty(0), Some(px), None, false).unwrap_err();
-        assert!(e.to_string().contains("LOT_SIZE"), "{e}");
-        let e = r.check(Qty(200_000), None, Some(px), false).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ExchangeError::Filter {
-                    filter: "MARKET_LOT_SIZE",
-                    ..
-                }
-            ),
-            "{e}"
-        );
-        assert!(e.to_string().contains("above max qty 120.000"), "{e}");
-        let l = link();
-        let e = l
-            .check(Qty(0), Some(Price(10_000)), None, true)
-            .unwrap_err();
-        assert!(e.to_string().contains("quantity must be > 0"), "{e}");
-        // min qty
-        let lr = SymbolRules {
-            lot: LotRule {
-                min: 5,
-                max: 0,
-                step: 1,
-            },
-            ..link()
-        };
-        let e = lr
-            .check(Qty(3), Some(Price(10_000)), None, true)
-            .unwrap_err();
-        assert!(e.to_string().contains("below min qty 0.5"), "{e}");
-        // market order: notional judged at the reference price when there is one
-        let e = r.check(Qty(1), None, Some(px), false).unwrap_err();
-        assert!(e.to_string().contains("MIN_NOTIONAL"));
-        r.check(Qty(1), None, None, false).unwrap();
-        // off the tick grid
-        let e = r.check(Qty(10), Some(Price(0)), None, false).unwrap_err();
-        assert!(e.to_string().contains("PRICE_FILTER"));
-        assert_eq!(r.min_qty_at(px, false), Qty(2));
-        assert_eq!(r.fmt_qty(r.min_qty_at(px, false)), "0.002");
-    }
-
-    #[test]
-    fn exact_string_parsing_refuses_extra_precision() {
-        let r = btc();
-        assert_eq!(r.parse_price("64000.10").unwrap(), Price(640_001));
-        assert!(r.parse_price("64000.15").is_err());
-        assert_eq!(r.parse_qty("0.0010").unwrap(), Qty(1));
-        assert_eq!(r.parse_qty("1").unwrap(), Qty(1000));
-        assert!(r.parse_qty("0.0015").is_err());
-        assert!(r.parse_qty("x").is_err());
+        assert!(instrument_from_filters("X", &[]).is_err());
     }
 
     fn encoder() -> OrderEncoder {

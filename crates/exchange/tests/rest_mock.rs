@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use shmtrader_core::instrument::{Instrument, PriceRounding};
+use shmtrader_core::CoreError;
 use shmtrader_core::Side;
 use shmtrader_exchange::rest::{
     AlgoOrderRequest, AlgoType, MarginType, OrderRef, Placement, RestClient, RestConfig,
@@ -13,7 +15,7 @@ use shmtrader_exchange::rest::{
 };
 use shmtrader_exchange::sign::Credentials;
 use shmtrader_exchange::template::{
-    OrderKind, OrderRequest, Price, PriceRounding, Qty, SymbolRules, SymbolTemplate, TemplateBook,
+    instrument_from_filters, OrderKind, OrderRequest, Price, Qty, SymbolTemplate, TemplateBook,
     TimeInForce,
 };
 use shmtrader_exchange::wire::account::{OrderStatus, SymbolFilter};
@@ -69,7 +71,7 @@ impl Env {
     fn tpl(&self, s: &str) -> &SymbolTemplate {
         self.book.get(s).unwrap()
     }
-    fn rules(&self, s: &str) -> &SymbolRules {
+    fn rules(&self, s: &str) -> &Instrument {
         self.tpl(s).rules()
     }
     /// (best bid, best ask) from the mock's book ticker.
@@ -630,10 +632,10 @@ async fn order_rejections_are_classified() {
     assert!(
         matches!(
             err,
-            ExchangeError::Filter {
+            ExchangeError::Rules(CoreError::Filter {
                 filter: "MIN_NOTIONAL",
                 ..
-            }
+            })
         ),
         "{err}"
     );
@@ -683,7 +685,7 @@ async fn stale_rules_provoke_tick_step_precision_and_symbol_errors() {
     };
     // -4014: BTCUSDT's tick is 0.10; a template believing 0.01 sends 0.05 steps.
     let fine_tick = SymbolTemplate::new(
-        SymbolRules::from_filters("BTCUSDT", &filters("0.01", "0.001")).unwrap(),
+        instrument_from_filters("BTCUSDT", &filters("0.01", "0.001")).unwrap(),
         &cfg,
     )
     .unwrap();
@@ -702,7 +704,7 @@ async fn stale_rules_provoke_tick_step_precision_and_symbol_errors() {
     );
     // -1111: a quantity with more decimals than the asset allows.
     let fine_step = SymbolTemplate::new(
-        SymbolRules::from_filters("BTCUSDT", &filters("0.1", "0.0001")).unwrap(),
+        instrument_from_filters("BTCUSDT", &filters("0.1", "0.0001")).unwrap(),
         &cfg,
     )
     .unwrap();
@@ -713,7 +715,7 @@ async fn stale_rules_provoke_tick_step_precision_and_symbol_errors() {
     assert_api(&err, -1111, ApiErrorKind::BadParam);
     // -4023: LINKUSDT's step is 0.10; a template believing 0.01 sends 1.05.
     let link = SymbolTemplate::new(
-        SymbolRules::from_filters("LINKUSDT", &filters("0.001", "0.01")).unwrap(),
+        instrument_from_filters("LINKUSDT", &filters("0.001", "0.01")).unwrap(),
         &cfg,
     )
     .unwrap();
@@ -728,7 +730,7 @@ async fn stale_rules_provoke_tick_step_precision_and_symbol_errors() {
     );
     // -1121: a symbol the exchange does not list.
     let foo = SymbolTemplate::new(
-        SymbolRules::from_filters("FOOUSDT", &filters("0.1", "0.001")).unwrap(),
+        instrument_from_filters("FOOUSDT", &filters("0.1", "0.001")).unwrap(),
         &cfg,
     )
     .unwrap();

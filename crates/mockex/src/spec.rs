@@ -5,14 +5,15 @@
 //! `10^-qty_dp`, so tick and step checks, book keys and wire strings are exact; money
 //! (balances, PnL, fees) is `f64`, as Binance's own 8-decimal strings allow.
 //!
-//! Filter values follow the real Binance USD-M perpetuals (mid-2024). MIN_NOTIONAL is
-//! the real one as well: 100 USDT for BTCUSDT, 20 for ETHUSDT and 5 for the rest, so
-//! clients that size from exchangeInfo are exercised honestly (reduceOnly is exempt).
+//! The filter values are the shared catalog's (crates/core `instrument::catalog`: real
+//! Binance USD-M perpetuals, mid-2024), so the mock publishes exactly the rules the
+//! risk engine and the backtest size with.
 
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
+use shmtrader_core::instrument::catalog::{Listing, LISTINGS};
+use shmtrader_core::instrument::Rounding;
 
-/// One listed perpetual.
+/// One listed perpetual: its exchange rules (from the shared catalog, so the mock lists
+/// exactly the rules every offline component uses) and the synthetic market's knobs.
 #[derive(Debug, Clone, Copy)]
 pub struct SymbolSpec {
     /// `BTCUSDT`.
@@ -49,214 +50,50 @@ pub struct SymbolSpec {
     pub onboard_ms: u64,
 }
 
-macro_rules! spec {
-    ($sym:expr, $base:expr, $pdp:expr, $tick:expr, $qdp:expr, $step:expr, $minq:expr, $maxq:expr,
-     $mmaxq:expr, $notional:expr, $lev:expr, $price:expr, $vol:expr, $act:expr, $medq:expr, $onboard:expr) => {
-        SymbolSpec {
-            symbol: $sym,
-            base: $base,
-            price_dp: $pdp,
-            tick: $tick,
-            qty_dp: $qdp,
-            step: $step,
-            min_qty: $minq,
-            max_qty: $maxq,
-            market_max_qty: $mmaxq,
-            min_notional: $notional,
-            max_leverage: $lev,
-            base_price: $price,
-            vol_annual: $vol,
-            activity: $act,
-            median_qty: $medq,
-            onboard_ms: $onboard,
-        }
-    };
+/// The synthetic market's knobs per listed symbol: start price, calm-regime annual
+/// volatility, share of the trade rate, median trade size (base units).
+const SYNTH: [(&str, f64, f64, f64, f64); 10] = [
+    ("BTCUSDT", 64_000.0, 0.50, 0.40, 0.012),
+    ("ETHUSDT", 3_400.0, 0.60, 0.30, 0.15),
+    ("SOLUSDT", 150.0, 0.80, 0.15, 4.0),
+    ("BNBUSDT", 580.0, 0.50, 0.05, 0.6),
+    ("XRPUSDT", 0.55, 0.70, 0.04, 900.0),
+    ("DOGEUSDT", 0.12, 0.90, 0.03, 5_000.0),
+    ("ADAUSDT", 0.42, 0.80, 0.02, 1_200.0),
+    ("LTCUSDT", 72.0, 0.70, 0.01, 5.0),
+    ("LINKUSDT", 14.0, 0.80, 0.01, 30.0),
+    ("AVAXUSDT", 27.0, 0.90, 0.01, 15.0),
+];
+
+fn from_listing(l: &Listing) -> SymbolSpec {
+    let (base_price, vol_annual, activity, median_qty) = SYNTH
+        .iter()
+        .find(|s| s.0 == l.symbol)
+        .map_or((100.0, 0.8, 0.01, 1.0), |s| (s.1, s.2, s.3, s.4));
+    SymbolSpec {
+        symbol: l.symbol,
+        base: l.base,
+        price_dp: l.price_dp,
+        tick: l.tick,
+        qty_dp: l.qty_dp,
+        step: l.step,
+        min_qty: l.min_qty,
+        max_qty: l.max_qty,
+        market_max_qty: l.market_max_qty,
+        min_notional: l.min_notional_usdt as f64,
+        max_leverage: l.max_leverage,
+        base_price,
+        vol_annual,
+        activity,
+        median_qty,
+        onboard_ms: l.onboard_ms,
+    }
 }
 
-/// Every symbol the mock can list (the default config lists the first three).
+/// Every symbol the mock can list (the default config lists the first three): the
+/// catalog's listings.
 pub fn all_specs() -> Vec<SymbolSpec> {
-    vec![
-        spec!(
-            "BTCUSDT",
-            "BTC",
-            2,
-            10,
-            3,
-            1,
-            1,
-            1_000_000,
-            120_000,
-            100.0,
-            125,
-            64_000.0,
-            0.50,
-            0.40,
-            0.012,
-            1_569_398_400_000
-        ),
-        spec!(
-            "ETHUSDT",
-            "ETH",
-            2,
-            1,
-            3,
-            1,
-            1,
-            10_000_000,
-            2_000_000,
-            20.0,
-            125,
-            3_400.0,
-            0.60,
-            0.30,
-            0.15,
-            1_569_398_400_000
-        ),
-        spec!(
-            "SOLUSDT",
-            "SOL",
-            4,
-            100,
-            0,
-            1,
-            1,
-            1_000_000,
-            5_000,
-            5.0,
-            100,
-            150.0,
-            0.80,
-            0.15,
-            4.0,
-            1_600_000_000_000
-        ),
-        spec!(
-            "BNBUSDT",
-            "BNB",
-            3,
-            10,
-            2,
-            1,
-            1,
-            10_000_000,
-            200_000,
-            5.0,
-            75,
-            580.0,
-            0.50,
-            0.05,
-            0.6,
-            1_581_000_000_000
-        ),
-        spec!(
-            "XRPUSDT",
-            "XRP",
-            4,
-            1,
-            1,
-            1,
-            1,
-            100_000_000,
-            20_000_000,
-            5.0,
-            75,
-            0.55,
-            0.70,
-            0.04,
-            900.0,
-            1_578_000_000_000
-        ),
-        spec!(
-            "DOGEUSDT",
-            "DOGE",
-            6,
-            10,
-            0,
-            1,
-            1,
-            50_000_000,
-            30_000_000,
-            5.0,
-            75,
-            0.12,
-            0.90,
-            0.03,
-            5_000.0,
-            1_594_000_000_000
-        ),
-        spec!(
-            "ADAUSDT",
-            "ADA",
-            4,
-            1,
-            0,
-            1,
-            1,
-            10_000_000,
-            3_000_000,
-            5.0,
-            75,
-            0.42,
-            0.80,
-            0.02,
-            1_200.0,
-            1_578_000_000_000
-        ),
-        spec!(
-            "LTCUSDT",
-            "LTC",
-            2,
-            1,
-            3,
-            1,
-            1,
-            100_000_000,
-            5_000_000,
-            20.0,
-            75,
-            72.0,
-            0.70,
-            0.01,
-            5.0,
-            1_578_000_000_000
-        ),
-        spec!(
-            "LINKUSDT",
-            "LINK",
-            3,
-            1,
-            2,
-            10,
-            10,
-            20_000_000,
-            200_000,
-            5.0,
-            75,
-            14.0,
-            0.80,
-            0.01,
-            30.0,
-            1_578_000_000_000
-        ),
-        spec!(
-            "AVAXUSDT",
-            "AVAX",
-            4,
-            10,
-            0,
-            1,
-            1,
-            1_000_000,
-            20_000,
-            5.0,
-            75,
-            27.0,
-            0.90,
-            0.01,
-            15.0,
-            1_600_600_000_000
-        ),
-    ]
+    LISTINGS.iter().map(from_listing).collect()
 }
 
 /// Looks a symbol up (case-insensitive).
@@ -266,27 +103,16 @@ pub fn find_spec(symbol: &str) -> Option<SymbolSpec> {
         .find(|s| s.symbol.eq_ignore_ascii_case(symbol))
 }
 
-fn pow10(dp: u32) -> i64 {
-    10_i64.pow(dp)
-}
-
 /// Formats fixed-point units with `dp` decimals, the way Binance prints decimals.
-pub fn fmt_units(v: i64, dp: u32) -> String {
-    if dp == 0 {
-        return v.to_string();
-    }
-    let p = pow10(dp);
-    let sign = if v < 0 { "-" } else { "" };
-    let a = v.unsigned_abs();
-    let pu = p.unsigned_abs();
-    format!("{sign}{}.{:0width$}", a / pu, a % pu, width = dp as usize)
+pub use shmtrader_core::instrument::fmt_units;
+
+fn pow10(dp: u32) -> i64 {
+    shmtrader_core::instrument::pow10(dp)
 }
 
 /// Parses a decimal string from recorded data into units, rounding surplus digits.
 pub fn parse_units(s: &str, dp: u32) -> Option<i64> {
-    let d: Decimal = s.trim().parse().ok()?;
-    let scaled = d.checked_mul(Decimal::from(pow10(dp)))?.round();
-    scaled.to_i64()
+    shmtrader_core::instrument::parse_units(s, dp, Rounding::Nearest)
 }
 
 /// Why a request decimal was refused (mapped to -1111 / -1102 by the caller).
@@ -299,14 +125,20 @@ pub enum DecimalError {
 }
 
 /// Parses a request decimal into units, refusing (not rounding) surplus precision.
+/// A leading `-` is kept (so a negative quantity gets Binance's own -4003, not a parse
+/// error).
 pub fn parse_request_units(s: &str, dp: u32) -> std::result::Result<i64, DecimalError> {
-    let d: Decimal = s.trim().parse().map_err(|_| DecimalError::Malformed)?;
-    if d.normalize().scale() > dp {
-        return Err(DecimalError::Precision);
+    use shmtrader_core::instrument::parse_exact;
+    let t = s.trim();
+    let (neg, abs) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    if parse_units(abs, dp).is_none() {
+        return Err(DecimalError::Malformed);
     }
-    d.checked_mul(Decimal::from(pow10(dp)))
-        .and_then(|x| x.to_i64())
-        .ok_or(DecimalError::Malformed)
+    let u = parse_exact(abs, dp).ok_or(DecimalError::Precision)?;
+    Ok(if neg { -u } else { u })
 }
 
 impl SymbolSpec {

@@ -19,10 +19,9 @@ use crate::gate::{Decision, EntryRequest, ExitIntent, FillReport, OrderIntent, R
 use crate::market::MarketState;
 use crate::params::RiskParams;
 use crate::position::Position;
-use crate::rules::SymbolRules;
 use crate::sizing::{drawdown_scale, size_entry};
 use crate::stats::{StatsAggregator, TradingStats};
-use shmtrader_core::{ExitReason, Outcome, Side, MAX_SYMBOLS};
+use shmtrader_core::{ExitReason, Instrument, Outcome, Side, MAX_SYMBOLS};
 
 /// Nanoseconds per UTC day (the Unix epoch is a UTC midnight, so `ts / DAY` is the day).
 pub const NS_PER_DAY: u64 = 86_400_000_000_000;
@@ -51,7 +50,7 @@ struct Slot {
 pub struct RiskEngine {
     p: RiskParams,
     n: usize,
-    rules: Vec<SymbolRules>,
+    rules: Vec<Instrument>,
     slots: Vec<Slot>,
     market: MarketState,
     /// Bit `i` set: symbol `i` has a position or a pending entry.
@@ -73,7 +72,7 @@ pub struct RiskEngine {
 
 impl RiskEngine {
     /// Validates `params` and builds the engine for `rules.len()` symbols (ids `0..len`).
-    pub fn new(params: RiskParams, rules: &[SymbolRules]) -> Result<RiskEngine> {
+    pub fn new(params: RiskParams, rules: &[Instrument]) -> Result<RiskEngine> {
         params.validate()?;
         if rules.is_empty() || rules.len() > MAX_SYMBOLS {
             return Err(RiskError::InvalidParam {
@@ -126,7 +125,7 @@ impl RiskEngine {
     }
 
     /// Rules of a symbol.
-    pub fn rules(&self, symbol_id: u32) -> Option<&SymbolRules> {
+    pub fn rules(&self, symbol_id: u32) -> Option<&Instrument> {
         self.rules.get(symbol_id as usize)
     }
 
@@ -541,7 +540,13 @@ impl RiskEngine {
                 value: f.fee,
             });
         }
-        let steps = self.rules[i].exact_steps(f.symbol_id, f.qty)?;
+        let steps = self.rules[i]
+            .exact_steps(f.qty)
+            .map_err(|_| RiskError::OffStepQty {
+                symbol_id: f.symbol_id,
+                qty: f.qty,
+                step: self.rules[i].step_f64(),
+            })?;
         self.roll_day(f.ts_ns);
         let before = self.contribution(i);
         let pending = self.slots[i].pending;

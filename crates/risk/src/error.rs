@@ -18,14 +18,6 @@ pub enum RiskError {
         /// Why it was refused.
         reason: String,
     },
-    /// Exchange symbol rules are unusable (zero step, negative minimum...).
-    #[error("invalid symbol rules: `{field}` {reason}")]
-    InvalidRules {
-        /// Name of the bad field.
-        field: &'static str,
-        /// Why it was refused.
-        reason: String,
-    },
     /// A symbol id outside the configured table.
     #[error("symbol id {symbol_id} out of range (table has {count} symbols)")]
     UnknownSymbol {

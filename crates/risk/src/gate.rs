@@ -1,7 +1,7 @@
 //! Types crossing the risk gate: requests in, approved intents or refusal reasons out.
 //! All `Copy`, no heap, so the signal → order path never allocates.
 
-use rust_decimal::Decimal;
+use shmtrader_core::Qty;
 use shmtrader_core::{ExitReason, Side, Signal};
 use std::fmt;
 
@@ -41,7 +41,7 @@ pub struct OrderIntent {
     /// Order side.
     pub side: Side,
     /// Total quantity (close part + open part), exact.
-    pub qty: Decimal,
+    pub qty: Qty,
     /// Total quantity in steps.
     pub qty_steps: u64,
     /// Steps that close an opposite position first (a reversal), else 0.
@@ -74,7 +74,7 @@ pub struct ExitIntent {
     /// Order side (opposite of the position).
     pub side: Side,
     /// Quantity: the whole open size, exact.
-    pub qty: Decimal,
+    pub qty: Qty,
     /// Quantity in steps.
     pub qty_steps: u64,
     /// Always true: an exit must never open a position.

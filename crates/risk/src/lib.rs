@@ -7,7 +7,8 @@
 //!
 //! Entry point: [`RiskEngine`]. Building blocks usable on their own: [`Position`]
 //! (one-way-mode accounting), [`ExitPlan`] (stop / take profit / trailing / time),
-//! [`size_entry`] and [`SymbolRules`] (exact step rounding), [`CorrelationTracker`],
+//! [`size_entry`] (exact step rounding on the symbol's `Instrument` from crates/core),
+//! [`CorrelationTracker`],
 //! [`PaperBroker`] / [`FillModel`], [`ShadowBook`] (what an untraded signal would
 //! have made) and [`StatsAggregator`].
 
@@ -20,7 +21,6 @@ pub mod market;
 pub mod paper;
 pub mod params;
 pub mod position;
-pub mod rules;
 pub mod shadow;
 pub mod sizing;
 pub mod stats;
@@ -37,8 +37,6 @@ pub use paper::{
 };
 pub use params::{ImpactModel, RiskParams};
 pub use position::{ClosedTrade, FillEffect, Position};
-pub use rules::{PriceRounding, SymbolRules};
-pub use rust_decimal::Decimal;
 pub use shadow::ShadowBook;
 pub use sizing::{drawdown_scale, size_entry, vol_scale, SizedOrder};
 pub use stats::{StatsAggregator, TradingStats};

@@ -2,16 +2,15 @@
 
 use crate::gate::RefuseReason;
 use crate::params::RiskParams;
-use crate::rules::SymbolRules;
-use rust_decimal::Decimal;
+use shmtrader_core::{Instrument, Qty};
 
 /// A sized entry.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SizedOrder {
     /// Quantity in whole steps.
     pub steps: u64,
-    /// The same quantity as an exact decimal.
-    pub qty: Decimal,
+    /// The same quantity, exact.
+    pub qty: Qty,
     /// `qty × price`.
     pub notional_usd: f64,
     /// Volatility multiplier applied to the base size.
@@ -52,7 +51,7 @@ pub fn drawdown_scale(p: &RiskParams, drawdown: f64) -> f64 {
 /// smallest valid size still fits both caps. No allocation.
 pub fn size_entry(
     p: &RiskParams,
-    rules: &SymbolRules,
+    rules: &Instrument,
     price: f64,
     atr: f64,
     dd_scale: f64,
@@ -124,8 +123,8 @@ mod tests {
         }
     }
 
-    fn eth() -> SymbolRules {
-        SymbolRules::from_strs("0.01", "0.001", "0.001", "20").unwrap()
+    fn eth() -> Instrument {
+        Instrument::from_basic("ETHUSDT", "0.01", "0.001", "0.001", "20").unwrap()
     }
 
     #[test]
@@ -144,26 +143,26 @@ mod tests {
         // price 3000, ATR 3 (0.1 %) -> scale 1 -> 1000 USD -> 0.3333.. ETH -> 0.333
         let s = size_entry(&p(), &eth(), 3000.0, 3.0, 1.0, 1e9, 1e9).unwrap();
         assert_eq!(s.steps, 333);
-        assert_eq!(s.qty.to_string(), "0.333");
+        assert_eq!(eth().qty_f64(s.qty).to_string(), "0.333");
         assert!((s.notional_usd - 999.0).abs() < 1e-9);
         // drawdown scale halves it -> 500 / 3000 = 0.1666 -> 0.166
         let s = size_entry(&p(), &eth(), 3000.0, 3.0, 0.5, 1e9, 1e9).unwrap();
-        assert_eq!(s.qty.to_string(), "0.166");
+        assert_eq!(eth().qty_f64(s.qty).to_string(), "0.166");
     }
 
     #[test]
     fn caps_by_headroom_and_margin() {
         let s = size_entry(&p(), &eth(), 3000.0, 3.0, 1.0, 600.0, 1e9).unwrap();
-        assert_eq!(s.qty.to_string(), "0.2");
+        assert_eq!(eth().qty_f64(s.qty).to_string(), "0.2");
         // 50 USD margin x5 leverage = 250 USD -> 0.083
         let s = size_entry(&p(), &eth(), 3000.0, 3.0, 1.0, 1e9, 50.0).unwrap();
-        assert_eq!(s.qty.to_string(), "0.083");
+        assert_eq!(eth().qty_f64(s.qty).to_string(), "0.083");
     }
 
     #[test]
     fn below_minimum_is_refused_or_bumped_by_flag() {
         // BTC-like: min notional 100, price 50_000, base 60 USD -> 0.0012 BTC -> 0.001 = 50 USD
-        let btc = SymbolRules::from_strs("0.1", "0.001", "0.001", "100").unwrap();
+        let btc = Instrument::from_basic("BTCUSDT", "0.1", "0.001", "0.001", "100").unwrap();
         let small = RiskParams {
             base_position_usd: 60.0,
             ..p()
@@ -182,7 +181,7 @@ mod tests {
         };
         let s = size_entry(&bump, &btc, 50_000.0, 50.0, 1.0, 1e9, 1e9).unwrap();
         // smallest qty with notional >= 100 at 50_000 is 0.002
-        assert_eq!(s.qty.to_string(), "0.002");
+        assert_eq!(btc.qty_f64(s.qty).to_string(), "0.002");
         assert!(s.bumped);
         // ...but never above the per-symbol cap
         let r = size_entry(&bump, &btc, 50_000.0, 50.0, 1.0, 80.0, 1e9).unwrap_err();

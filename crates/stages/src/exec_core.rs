@@ -20,14 +20,13 @@
 
 use crate::error::{Result, StageError};
 use crate::venue::{Found, PlaceReq, RestVenue, VenueEvent};
+use shmtrader_core::instrument::{catalog, Instrument, Qty};
 use shmtrader_core::{Outcome, Side, Signal, Tick};
 use shmtrader_journal::{
     client_order_id, read_journal, Decimal, Fill, Intent, Journal, OrderType, Record, Resolution,
 };
 use shmtrader_risk::paper::{PaperFill, PaperOrder, PaperOrderKind};
-use shmtrader_risk::{
-    Decision, EntryRequest, FillReport, PaperBroker, RiskEngine, RiskParams, SymbolRules,
-};
+use shmtrader_risk::{Decision, EntryRequest, FillReport, PaperBroker, RiskEngine, RiskParams};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -60,24 +59,18 @@ pub struct ReplayReport {
     pub outcomes: Vec<Outcome>,
 }
 
-/// Exchange rules for the paper venue: the mock exchange's published filters, or
-/// conservative defaults for unknown symbols.
-pub fn paper_rules(symbols: &[String]) -> Result<Vec<SymbolRules>> {
+/// Exchange rules for the simulated venue: the catalog's real filters (the ones the mock
+/// exchange publishes), or the generic rules for symbols it does not list.
+pub fn paper_rules(symbols: &[String]) -> Vec<Instrument> {
     symbols
         .iter()
-        .map(|s| {
-            let r = match shmtrader_mockex::spec::find_spec(s) {
-                Some(sp) => SymbolRules::from_strs(
-                    &shmtrader_mockex::spec::fmt_units(sp.tick, sp.price_dp),
-                    &shmtrader_mockex::spec::fmt_units(sp.step, sp.qty_dp),
-                    &shmtrader_mockex::spec::fmt_units(sp.min_qty, sp.qty_dp),
-                    &format!("{}", sp.min_notional),
-                ),
-                None => SymbolRules::from_strs("0.01", "0.001", "0.001", "5"),
-            };
-            r.map_err(|e| StageError::Other(format!("symbol rules for {s}: {e}")))
-        })
+        .map(|s| catalog::instrument_or_generic(s))
         .collect()
+}
+
+/// An exact quantity as the journal's decimal.
+fn qty_dec(rules: &Instrument, q: Qty) -> Decimal {
+    Decimal::new(q.0, rules.qty_dp)
 }
 
 /// One order to place (leg 0 = entry, 1.. = exits).
@@ -85,7 +78,7 @@ struct OrderSpec {
     coid: String,
     symbol_id: u32,
     side: Side,
-    qty: Decimal,
+    qty: Qty,
     reduce_only: bool,
     signal_seq: u64,
     leg: u8,
@@ -93,7 +86,7 @@ struct OrderSpec {
 
 struct Live {
     coid: String,
-    qty: Decimal,
+    qty: Qty,
     symbol_id: u32,
     side: Side,
     entry: bool,
@@ -176,16 +169,8 @@ impl ExecCore {
         let path = journal_dir.join(format!("{instance}.journal"));
         let rules = match &venue {
             // The exchange's own filters, so sizes round exactly as it will check them.
-            Some(v) => v
-                .rules()
-                .iter()
-                .zip(symbols)
-                .map(|(r, s)| {
-                    SymbolRules::from_strs(&r.tick, &r.step, &r.min_qty, &r.min_notional)
-                        .map_err(|e| StageError::Other(format!("exchange rules for {s}: {e}")))
-                })
-                .collect::<Result<Vec<_>>>()?,
-            None => paper_rules(symbols)?,
+            Some(v) => v.rules().to_vec(),
+            None => paper_rules(symbols),
         };
         let mut risk = RiskEngine::new(params, &rules)
             .map_err(|e| StageError::Other(format!("risk parameters: {e}")))?;
@@ -361,6 +346,18 @@ impl ExecCore {
         ))
     }
 
+    /// `q` of symbol `symbol_id` as the journal's exact decimal.
+    fn qty_dec(&self, symbol_id: u32, q: Qty) -> Decimal {
+        self.risk
+            .rules(symbol_id)
+            .map_or(Decimal::ZERO, |r| qty_dec(r, q))
+    }
+
+    /// `q` of symbol `symbol_id` as a float (paper fills, risk maths).
+    fn qty_f64(&self, symbol_id: u32, q: Qty) -> f64 {
+        self.risk.rules(symbol_id).map_or(0.0, |r| r.qty_f64(q))
+    }
+
     /// The risk engine (positions, stats).
     pub fn risk(&self) -> &RiskEngine {
         &self.risk
@@ -404,7 +401,7 @@ impl ExecCore {
                 .unwrap_or_default(),
             side: o.side,
             order_type: OrderType::Market,
-            qty: o.qty,
+            qty: self.qty_dec(o.symbol_id, o.qty),
             limit_price: None,
             reduce_only: o.reduce_only,
             signal_seq: o.signal_seq,
@@ -425,6 +422,7 @@ impl ExecCore {
             side: o.side,
             entry,
         };
+        let qty_f = self.qty_f64(o.symbol_id, o.qty);
         match &mut self.broker {
             Broker::Paper(b) => {
                 let id = self.next_id;
@@ -433,7 +431,7 @@ impl ExecCore {
                     id,
                     symbol_id: o.symbol_id,
                     side: o.side,
-                    qty: f(o.qty),
+                    qty: qty_f,
                     kind: PaperOrderKind::Market,
                     reduce_only: o.reduce_only,
                 };
@@ -446,7 +444,7 @@ impl ExecCore {
                     coid: o.coid.clone(),
                     symbol_id: o.symbol_id,
                     side: o.side,
-                    qty: o.qty.to_string(),
+                    qty: o.qty,
                     reduce_only: o.reduce_only,
                 })?;
                 self.venue_live.insert(o.coid.clone(), live);
@@ -516,7 +514,7 @@ impl ExecCore {
         &mut self,
         symbol_id: u32,
         side: Side,
-        qty: Decimal,
+        qty: Qty,
         signal_seq: u64,
         ts_ns: u64,
     ) -> Result<()> {
@@ -569,7 +567,7 @@ impl ExecCore {
                 continue;
             };
             let (qty_dec, qty, fee) = if live.entry {
-                (live.qty, pf.qty, pf.fee)
+                (self.qty_dec(live.symbol_id, live.qty), pf.qty, pf.fee)
             } else {
                 // Reduce-only, as the exchange (and the backtest) enforce it.
                 match self.risk.reduce_only_qty(live.symbol_id, live.side, pf.qty) {
@@ -586,7 +584,7 @@ impl ExecCore {
                         continue;
                     }
                     Some(q) if q < pf.qty => (dec(q), q, pf.fee * q / pf.qty),
-                    Some(_) => (live.qty, pf.qty, pf.fee),
+                    Some(_) => (self.qty_dec(live.symbol_id, live.qty), pf.qty, pf.fee),
                 }
             };
             self.apply_fill(live, qty_dec, qty, pf.price, fee, pf.ts_ns, out)?;
@@ -677,7 +675,7 @@ impl ExecCore {
                         continue;
                     };
                     let qd = dec(qty);
-                    let partial = qd != live.qty;
+                    let partial = qd != self.qty_dec(live.symbol_id, live.qty);
                     self.apply_fill(live, qd, qty, price, fee, ts_ns, out)?;
                     if partial {
                         self.journal

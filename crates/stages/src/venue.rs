@@ -14,10 +14,11 @@
 //! exchange's own commission; using it is left for later.
 
 use crate::error::{Result, StageError};
+use shmtrader_core::instrument::{Instrument, Price, Qty};
 use shmtrader_core::Side;
 use shmtrader_exchange::rest::{OrderRef, Placement, RestClient, RestConfig};
 use shmtrader_exchange::sign::Credentials;
-use shmtrader_exchange::template::{OrderKind, OrderRequest, Price, TemplateBook};
+use shmtrader_exchange::template::{OrderKind, OrderRequest, TemplateBook};
 use shmtrader_exchange::{ApiErrorKind, ExchangeError};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -31,8 +32,8 @@ pub struct PlaceReq {
     pub symbol_id: u32,
     /// Side.
     pub side: Side,
-    /// Quantity as exact decimal text on the step grid.
-    pub qty: String,
+    /// Exact quantity on the step grid.
+    pub qty: Qty,
     /// reduceOnly.
     pub reduce_only: bool,
 }
@@ -68,19 +69,6 @@ pub enum VenueEvent {
         /// Why.
         error: String,
     },
-}
-
-/// Exchange rules of one symbol as decimal text (for the risk engine's templates).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RuleText {
-    /// Tick size.
-    pub tick: String,
-    /// Market-order step size.
-    pub step: String,
-    /// Minimum market-order quantity.
-    pub min_qty: String,
-    /// Minimum notional.
-    pub min_notional: String,
 }
 
 /// An order as the exchange has it (reconciliation).
@@ -140,7 +128,7 @@ pub struct VenueSettings {
 pub struct RestVenue {
     tx: mpsc::Sender<Cmd>,
     rx: mpsc::Receiver<VenueEvent>,
-    rules: Vec<RuleText>,
+    rules: Vec<Instrument>,
     in_flight: usize,
 }
 
@@ -154,11 +142,6 @@ fn parse_dec(what: &str, s: &str, allow_negative: bool) -> std::result::Result<f
             "the exchange sent {what} {s:?}, not a usable number"
         )),
     }
-}
-
-fn fmt_units(units: i128, dp: u32) -> String {
-    let units = i64::try_from(units).unwrap_or(i64::MAX);
-    shmtrader_exchange::template::fmt_units(units, dp)
 }
 
 struct Io {
@@ -197,15 +180,7 @@ impl Io {
                 reason: format!("unknown symbol id {}", r.symbol_id),
             };
         };
-        let qty = match tpl.rules().parse_qty(&r.qty) {
-            Ok(q) => q,
-            Err(e) => {
-                return VenueEvent::Rejected {
-                    coid: r.coid.clone(),
-                    reason: format!("quantity {}: {e}", r.qty),
-                }
-            }
-        };
+        let qty = r.qty;
         let req = OrderRequest {
             side: r.side,
             kind: OrderKind::Market,
@@ -303,7 +278,7 @@ impl RestVenue {
     pub fn connect(s: VenueSettings) -> Result<RestVenue> {
         let (ctx, crx) = mpsc::channel::<Cmd>();
         let (etx, erx) = mpsc::channel::<VenueEvent>();
-        let (rtx, rrx) = mpsc::channel::<std::result::Result<Vec<RuleText>, String>>();
+        let (rtx, rrx) = mpsc::channel::<std::result::Result<Vec<Instrument>, String>>();
         std::thread::Builder::new()
             .name("venue-io".into())
             .spawn(move || io_main(s, crx, etx, rtx))
@@ -323,7 +298,7 @@ impl RestVenue {
     }
 
     /// The exchange's rules per symbol (symbol-id order).
-    pub fn rules(&self) -> &[RuleText] {
+    pub fn rules(&self) -> &[Instrument] {
         &self.rules
     }
 
@@ -391,7 +366,7 @@ fn io_main(
     s: VenueSettings,
     crx: mpsc::Receiver<Cmd>,
     etx: mpsc::Sender<VenueEvent>,
-    rtx: mpsc::Sender<std::result::Result<Vec<RuleText>, String>>,
+    rtx: mpsc::Sender<std::result::Result<Vec<Instrument>, String>>,
 ) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -444,7 +419,7 @@ fn io_main(
     }
 }
 
-async fn start(s: &VenueSettings) -> std::result::Result<(Io, Vec<RuleText>), String> {
+async fn start(s: &VenueSettings) -> std::result::Result<(Io, Vec<Instrument>), String> {
     let creds = Credentials::new(s.key.clone(), s.secret.clone()).map_err(|e| e.to_string())?;
     let client =
         RestClient::new(RestConfig::mock(&s.rest_url), Some(creds)).map_err(|e| e.to_string())?;
@@ -464,12 +439,7 @@ async fn start(s: &VenueSettings) -> std::result::Result<(Io, Vec<RuleText>), St
             .filter(|t| &t.rules().symbol == sym)
             .ok_or_else(|| format!("{sym}: listed twice in the configuration"))?
             .rules();
-        rules.push(RuleText {
-            tick: fmt_units(i128::from(r.tick), r.price_dp),
-            step: fmt_units(i128::from(r.market_lot.step), r.qty_dp),
-            min_qty: fmt_units(i128::from(r.market_lot.min), r.qty_dp),
-            min_notional: fmt_units(r.min_notional, r.price_dp + r.qty_dp),
-        });
+        rules.push(r.clone());
         match client.set_leverage(sym, s.leverage).await {
             Ok(_) => {}
             Err(e) if e.api_kind() == Some(ApiErrorKind::NoChangeNeeded) => {}

@@ -3,8 +3,8 @@ use crate::gate::EntryRequest;
 
 const T0: u64 = 1_700_000_000_000_000_000; // 2023-11-14T22:13:20Z
 
-fn rules() -> SymbolRules {
-    SymbolRules::from_strs("0.01", "0.001", "0.001", "5").unwrap()
+fn rules() -> Instrument {
+    Instrument::from_basic("T", "0.01", "0.001", "0.001", "5").unwrap()
 }
 
 fn params() -> RiskParams {
@@ -55,7 +55,7 @@ fn open(e: &mut RiskEngine, sym: u32, side: Side, ts: u64) -> OrderIntent {
         .evaluate(&req(sym, side, sym as u64 + 100), ts)
         .approved()
         .unwrap();
-    let qty = i.qty.to_string().parse::<f64>().unwrap();
+    let qty = rules().qty_f64(i.qty).to_string().parse::<f64>().unwrap();
     e.on_fill(&fill(sym, side, qty, 100.0, 0.0, ts + 1))
         .unwrap();
     i
@@ -70,7 +70,7 @@ fn approves_a_sized_entry_and_reserves_the_slot() {
     let mut e = engine_with(params(), 2);
     let d = e.evaluate(&req(0, Side::Buy, 42), T0);
     let i = d.approved().copied().unwrap();
-    assert_eq!(i.qty.to_string(), "10");
+    assert_eq!(rules().qty_f64(i.qty).to_string(), "10");
     assert_eq!(i.qty_steps, 10_000);
     assert_eq!(i.side, Side::Buy);
     assert!(!i.reduce_only);
@@ -165,7 +165,7 @@ fn per_symbol_notional_cap_cuts_then_refuses() {
         .approved()
         .unwrap();
     assert_eq!(
-        i.qty.to_string(),
+        rules().qty_f64(i.qty).to_string(),
         "5",
         "cut to the 500 USD left under the cap"
     );
@@ -187,7 +187,7 @@ fn opposite_signal_reverses_or_is_refused() {
         .unwrap();
     assert_eq!(i.close_steps, 10_000);
     assert_eq!(i.open_steps, 10_000);
-    assert_eq!(i.qty.to_string(), "20");
+    assert_eq!(rules().qty_f64(i.qty).to_string(), "20");
     let o = e
         .on_fill(&fill(0, Side::Sell, 20.0, 101.0, 0.0, T0 + 11))
         .unwrap()
@@ -250,7 +250,7 @@ fn correlation_filter_by_direction() {
     e.on_fill(&fill(
         0,
         Side::Buy,
-        i.qty.to_string().parse().unwrap(),
+        rules().qty_f64(i.qty).to_string().parse().unwrap(),
         100.0,
         0.0,
         ts,
@@ -311,11 +311,11 @@ fn drawdown_scales_size_then_halts() {
         .unwrap();
     // scale 1 - (0.04/0.08)*0.75 = 0.625 -> 625 USD -> 6.25
     assert!(close(i.drawdown_scale, 0.625));
-    assert_eq!(i.qty.to_string(), "6.25");
+    assert_eq!(rules().qty_f64(i.qty).to_string(), "6.25");
     e.entry_order_done(1);
     // another 500 lost -> 11 % from the 10_000 peak
     let i = open(&mut e, 0, Side::Buy, T0 + 4);
-    assert_eq!(i.qty.to_string(), "6.25");
+    assert_eq!(rules().qty_f64(i.qty).to_string(), "6.25");
     // 6.25 @ 100 -> 20: another -500
     e.on_fill(&fill(0, Side::Sell, 6.25, 20.0, 0.0, T0 + 6))
         .unwrap();
@@ -393,7 +393,7 @@ fn kill_switch_refuses_everything_and_flattens() {
     for x in &out {
         assert!(x.reduce_only);
         assert_eq!(x.reason, ExitReason::Flatten);
-        assert_eq!(x.qty.to_string(), "10");
+        assert_eq!(rules().qty_f64(x.qty).to_string(), "10");
     }
     assert_eq!(out[0].side, Side::Sell);
     assert_eq!(out[1].side, Side::Buy);
@@ -427,7 +427,7 @@ fn stop_exit_on_tick_then_outcome_by_hand() {
     assert_eq!(x.reason, ExitReason::Stop);
     assert_eq!(x.side, Side::Sell);
     assert!(x.reduce_only);
-    assert_eq!(x.qty.to_string(), "10");
+    assert_eq!(rules().qty_f64(x.qty).to_string(), "10");
     assert_eq!(x.signal_seq, 77);
     assert!(
         e.on_tick(0, 99.7, T0 + 4).is_none(),
@@ -624,7 +624,7 @@ fn reduce_only_trims_to_the_position_and_refuses_to_open_or_add() {
         "flat: nothing to reduce"
     );
     let i = open(&mut e, 0, Side::Buy, T0);
-    let held = i.qty.to_string().parse::<f64>().unwrap();
+    let held = rules().qty_f64(i.qty).to_string().parse::<f64>().unwrap();
     assert!(held > 0.0);
     assert_eq!(e.reduce_only_qty(0, Side::Buy, 0.1), None, "adds to a long");
     assert_eq!(
