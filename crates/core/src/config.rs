@@ -80,6 +80,9 @@ pub struct IngestConfig {
     pub book_ticker: bool,
     /// Subscribe diff depth and keep a local order book (snapshot + `pu` chain).
     pub depth: bool,
+    /// Subscribe `<sym>@markPrice@1s` and publish mark prices on the `mark` ring (the
+    /// executor marks positions and judges stops at the mark price, as Binance does).
+    pub mark_price: bool,
     /// Cap of the reconnect backoff (ms); it starts at `venue.websocket_reconnect_delay_ms`.
     pub reconnect_max_ms: u64,
     /// Replace a connection after this many seconds (Binance cuts them at 24 h).
@@ -199,6 +202,8 @@ pub struct RingsConfig {
     pub signals: u64,
     /// Outcomes ring capacity.
     pub outcomes: u64,
+    /// Mark-price ring capacity.
+    pub mark: u64,
 }
 
 /// Supervisor (launcher) behaviour.
@@ -519,6 +524,7 @@ impl Config {
             ("rings.book", self.rings.book),
             ("rings.signals", self.rings.signals),
             ("rings.outcomes", self.rings.outcomes),
+            ("rings.mark", self.rings.mark),
         ] {
             if !cap.is_power_of_two() || !(16..=(1 << 26)).contains(&cap) {
                 return bad(name, format!("{cap} must be a power of two in 16..=2^26"));
