@@ -17,7 +17,10 @@ pub mod format;
 pub mod journal;
 pub mod state;
 
-pub use coid::{client_order_id, is_valid_client_order_id, MAX_CLIENT_ORDER_ID_LEN};
+pub use coid::{
+    client_order_id, instance_tag, is_algo_leg, is_exit_leg, is_valid_client_order_id,
+    parse_client_order_id, ClientOrderIdParts, ENTRY_LEG, FIRST_ALGO_LEG, MAX_CLIENT_ORDER_ID_LEN,
+};
 pub use error::{JournalError, Result};
 pub use format::{Fill, Intent, OrderStatus, OrderType, Record, Resolution, VERSION};
 pub use journal::{read_journal, scan_bytes, Journal, Recovery, Scan};

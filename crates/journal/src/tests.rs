@@ -35,7 +35,7 @@ fn d(s: &str) -> Decimal {
 
 fn intent(seq: u64) -> Record {
     Record::Intent(Intent {
-        client_order_id: client_order_id("paper", seq, 0),
+        client_order_id: client_order_id("paper", 0, seq, 0),
         symbol_id: 1,
         symbol: "ETHUSDT".into(),
         side: Side::Buy,
@@ -51,7 +51,7 @@ fn intent(seq: u64) -> Record {
 
 fn fill(seq: u64, trade_id: u64, qty: &str) -> Record {
     Record::Fill(Fill {
-        client_order_id: client_order_id("paper", seq, 0),
+        client_order_id: client_order_id("paper", 0, seq, 0),
         trade_id,
         qty: d(qty),
         price: d("3000.10"),
@@ -62,7 +62,7 @@ fn fill(seq: u64, trade_id: u64, qty: &str) -> Record {
 }
 
 fn all_kinds() -> Vec<Record> {
-    let id = client_order_id("paper", 1, 0);
+    let id = client_order_id("paper", 0, 1, 0);
     vec![
         Record::Header {
             instance: "paper".into(),
@@ -126,14 +126,14 @@ fn write_history(path: &Path) -> Vec<u64> {
     let mut offs = vec![j.append_durable(&intent(1)).unwrap()];
     offs.push(
         j.append(&Record::Sent {
-            client_order_id: client_order_id("paper", 1, 0),
+            client_order_id: client_order_id("paper", 0, 1, 0),
             ts_ns: 5,
         })
         .unwrap(),
     );
     offs.push(
         j.append(&Record::Ack {
-            client_order_id: client_order_id("paper", 1, 0),
+            client_order_id: client_order_id("paper", 0, 1, 0),
             exchange_order_id: 42,
             status: OrderStatus::New,
             ts_ns: 6,
@@ -173,22 +173,22 @@ fn replay_rebuilds_lifecycle_states() {
     assert_eq!(rec.records, 9);
     let s = j.state();
     assert_eq!(s.instance(), Some("paper"));
-    let o1 = s.get(&client_order_id("paper", 1, 0)).unwrap();
+    let o1 = s.get(&client_order_id("paper", 0, 1, 0)).unwrap();
     assert_eq!(o1.state, OrderState::Filled);
     assert_eq!(o1.exchange_order_id, Some(42));
     assert_eq!(o1.filled_qty, d("0.3"));
     assert_eq!(o1.avg_fill_price(), Some(d("3000.10")));
     assert_eq!(o1.fees, d("0.0900030"));
-    let o2 = s.get(&client_order_id("paper", 2, 0)).unwrap();
+    let o2 = s.get(&client_order_id("paper", 0, 2, 0)).unwrap();
     assert_eq!(o2.state, OrderState::PartiallyFilled);
     assert_eq!(o2.remaining_qty(), d("0.2"));
-    let o3 = s.get(&client_order_id("paper", 3, 0)).unwrap();
+    let o3 = s.get(&client_order_id("paper", 0, 3, 0)).unwrap();
     assert_eq!(o3.state, OrderState::IntentOnly);
     let inflight: Vec<u64> = s.in_flight().map(|o| o.intent.signal_seq).collect();
     assert_eq!(inflight, vec![2, 3]);
     assert_eq!(s.max_signal_seq(), Some(3));
     assert!(s.has_signal(2, 0));
-    assert!(s.has_fill(&client_order_id("paper", 1, 0), 101));
+    assert!(s.has_fill(&client_order_id("paper", 0, 1, 0), 101));
 }
 
 #[test]
@@ -198,7 +198,7 @@ fn lifecycle_terminal_states() {
     for seq in 1..=5 {
         j.append(&intent(seq)).unwrap();
     }
-    let id = |s| client_order_id("paper", s, 0);
+    let id = |s| client_order_id("paper", 0, s, 0);
     j.append(&Record::Sent {
         client_order_id: id(1),
         ts_ns: 2,
@@ -305,7 +305,7 @@ fn torn_tail_incomplete_frame_is_truncated_and_appends_continue() {
     assert_eq!(rec.truncated_at, Some(last));
     assert_eq!(rec.records, 8);
     assert_eq!(std::fs::metadata(t.file()).unwrap().len(), last);
-    assert!(j.state().get(&client_order_id("paper", 3, 0)).is_none());
+    assert!(j.state().get(&client_order_id("paper", 0, 3, 0)).is_none());
     // the lost intent was never sent (send happens after the fsync): re-journal it
     j.append_durable(&intent(3)).unwrap();
     assert_eq!(std::fs::metadata(t.file()).unwrap().len(), full);
