@@ -3,7 +3,7 @@
 //! A restarted executor regenerates exactly the same id for the same launch, signal and
 //! leg, so the exchange's duplicate-`newClientOrderId` check and the journal's duplicate
 //! check both stop a second send. A new launch (new shared-memory segments, so signal
-//! sequences restart at 0) gets a new launch nonce, so its
+//! sequences restart at 0) gets a new launch nonce (see [`crate::launch`]), so its
 //! signal 5 never collides with an earlier launch's signal 5. Binance requires
 //! `^[\.A-Z\:/a-z0-9_-]{1,36}$`, for `newClientOrderId` and `clientAlgoId` alike.
 //!
