@@ -28,7 +28,7 @@ pub use coid::{
     parse_client_order_id, ClientOrderIdParts, ENTRY_LEG, FIRST_ALGO_LEG, MAX_CLIENT_ORDER_ID_LEN,
 };
 pub use error::{JournalError, Result};
-pub use format::VERSION;
+pub use format::{MIN_VERSION, VERSION};
 pub use journal::{read_journal, scan_bytes, Journal, Recovery, Scan};
 pub use launch::{launch_floor, next_launch};
 pub use records::{

@@ -237,6 +237,10 @@ fn wrong_magic_and_unknown_version_are_refused() {
             ),
             "{e}"
         );
+        assert!(
+            e.to_string().contains("this build reads versions 1 to 2"),
+            "{e}"
+        );
         assert_eq!(
             std::fs::read(t.file()).unwrap(),
             bytes,
