@@ -30,13 +30,14 @@ pub enum JournalError {
         offset: u64,
     },
     /// Written by a format version this build does not read.
-    #[error("journal {path}: unsupported format version {version} at byte offset {offset} (this build reads {supported})")]
+    #[error("journal {path}: unsupported format version {version} at byte offset {offset} (this build reads versions {} to {supported})", crate::format::MIN_VERSION)]
     UnsupportedVersion {
         /// File.
         path: PathBuf,
         /// Version found.
         version: u32,
-        /// Version this build reads.
+        /// Newest version this build reads (it reads every version from
+        /// [`MIN_VERSION`](crate::format::MIN_VERSION) up to this one).
         supported: u32,
         /// Byte offset of the version field.
         offset: u64,

@@ -1,4 +1,4 @@
-//! Records and their on-disk encoding.
+//! The on-disk encoding of the records, fully specified here.
 //!
 //! File layout (all integers little-endian):
 //! ```text
@@ -6,283 +6,245 @@
 //! frame*:                 len u32 | crc32 u32 | payload[len]
 //! ```
 //! `crc32` (CRC-32/ISO-HDLC, crc32fast) covers the 4 length bytes *and* the payload, so a
-//! flipped bit in a length is caught like one in the payload. The payload is a hand-rolled
-//! encoding — a kind byte, then fixed-width fields; strings as u16 length + UTF-8;
-//! decimals as rust_decimal's 16-byte serialization — chosen over serde formats so the
-//! bytes on disk are fully specified here and cannot change with a dependency upgrade.
-//! The first frame of every journal is a [`Record::Header`].
+//! flipped bit in a length is caught like one in the payload. `len` is 1..=65536. The
+//! payload is a hand-rolled encoding — a kind byte, then fixed-order fields — chosen over
+//! serde formats so the bytes on disk are fully specified here and cannot change with a
+//! dependency upgrade. A payload with bytes left over after its last field is corrupt.
+//! The first frame of every journal is a header record.
+//!
+//! # Versions
+//!
+//! * **1**: kinds 1–8.
+//! * **2**: adds kinds 9–14. Kinds 1–8 keep their exact version-1 bytes, so every
+//!   version-1 frame is a valid version-2 frame. Intents and fills are *written* as kinds
+//!   9 and 10 (they gained fields); kinds 2 and 5 are still read (as launch 0, no trigger,
+//!   no realized PnL) but never written.
+//!
+//! This build writes version 2 and reads 1 and 2. A kind from 9 up in a file whose header
+//! says version 1 is corruption. Opening a version-1 journal for append
+//! ([`Journal::open`](crate::Journal::open)) first rewrites its version field to 2 (the 4
+//! bytes at offset 8, fsynced) and only then appends: the file stays readable by this
+//! build at every instant, and an older build refuses it with "unsupported version"
+//! instead of failing at the first new record.
+//!
+//! # Field encodings
+//!
+//! | type | bytes |
+//! | --- | --- |
+//! | `u8` `u32` `u64` `i32` | little-endian, 1 / 4 / 8 / 4 bytes |
+//! | `bool` | `u8` 0 or 1 (anything else is corrupt) |
+//! | `f64` | `u64` of `f64::to_bits` (exact, including the sign of zero) |
+//! | `str` | `u16` byte length, then that many bytes of UTF-8 |
+//! | `dec` | 16 bytes of `rust_decimal::Decimal::serialize`: byte 2 = scale (0..=28), bit 7 of byte 3 = sign, bytes 0, 1 and the other bits of 3 zero; bytes 4..8, 8..12, 12..16 = low, middle, high `u32` of the 96-bit mantissa |
+//! | `opt<T>` | `u8` 0 (absent) or 1 followed by `T` |
+//! | `side` | `u8`: 0 buy, 1 sell |
+//!
+//! # Payloads (after the kind byte)
+//!
+//! | kind | record | fields |
+//! | --- | --- | --- |
+//! | 1 | header | instance `str`, created_ts_ns `u64` |
+//! | 2 | intent, v1 (read only) | client_order_id `str`, symbol_id `u32`, symbol `str`, side, order_type `u8` (0 market, 1 limit), qty `dec`, limit_price `opt<dec>`, reduce_only `bool`, signal_seq `u64`, leg `u8`, ts_ns `u64` |
+//! | 3 | sent | client_order_id `str`, ts_ns `u64` |
+//! | 4 | ack | client_order_id `str`, exchange_order_id `u64`, status `u8` (order status), ts_ns `u64` |
+//! | 5 | fill, v1 (read only) | client_order_id `str`, trade_id `u64`, qty `dec`, price `dec`, fee `dec`, maker `bool`, ts_ns `u64` |
+//! | 6 | rejected | client_order_id `str`, code `i32`, msg `str`, ts_ns `u64` |
+//! | 7 | canceled | client_order_id `str`, ts_ns `u64` |
+//! | 8 | resolved | client_order_id `str`, resolution `u8`, ts_ns `u64` |
+//! | 9 | intent | client_order_id `str`, launch `u32`, symbol_id `u32`, symbol `str`, side, order_type `u8`, qty `dec`, limit_price `opt<dec>`, trigger_price `opt<dec>`, working_type `u8`, reduce_only `bool`, signal_seq `u64`, leg `u8`, ts_ns `u64` |
+//! | 10 | fill | client_order_id `str`, trade_id `u64`, qty `dec`, price `dec`, fee `dec`, maker `bool`, realized_pnl `opt<dec>`, ts_ns `u64` |
+//! | 11 | launch | launch `u32`, segments_created_ns `u64`, ts_ns `u64` |
+//! | 12 | risk_state | peak_equity `f64`, day `u64`, day_start_equity `f64`, kill_switch `bool`, halted `bool`, ts_ns `u64` |
+//! | 13 | external_fill | client_order_id `str`, exchange_order_id `u64`, symbol_id `u32`, symbol `str`, side, trade_id `u64`, qty `dec`, price `dec`, fee `dec`, realized_pnl `dec`, kind `u8`, ts_ns `u64` |
+//! | 14 | algo_update | client_order_id `str`, status `u8` (algo status), actual_order_id `opt<u64>`, ts_ns `u64` |
+//!
+//! # Codes
+//!
+//! | field | codes |
+//! | --- | --- |
+//! | order_type | 0 market, 1 limit, 2 stop-market, 3 take-profit-market (2 and 3 only in kind 9) |
+//! | working_type | 0 contract price, 1 mark price |
+//! | order status | 0 NEW, 1 PARTIALLY_FILLED, 2 FILLED, 3 CANCELED, 4 REJECTED, 5 EXPIRED, 6 EXPIRED_IN_MATCH |
+//! | resolution | 0 not found, 1 filled, 2 canceled, 3 rejected, 4 open |
+//! | external kind | 0 liquidation, 1 ADL, 2 settlement, 3 unknown |
+//! | algo status | 0 NEW, 1 TRIGGERING, 2 TRIGGERED, 3 FINISHED, 4 CANCELED, 5 REJECTED, 6 EXPIRED |
 
 use crate::error::{JournalError, Result};
+use crate::records::{
+    AlgoStatus, ExternalFill, ExternalKind, Fill, Intent, OrderStatus, OrderType, Record,
+    Resolution, RiskState, WorkingType,
+};
 use rust_decimal::Decimal;
 use shmtrader_core::Side;
 
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"SHMTJRNL";
-/// Format version written and read by this build.
-pub const VERSION: u32 = 1;
+/// Format version written by this build.
+pub const VERSION: u32 = 2;
+/// Oldest format version this build reads.
+pub const MIN_VERSION: u32 = 1;
 /// Size of the file header.
 pub const FILE_HEADER_LEN: usize = 16;
+/// Byte offset of the version field in the file header.
+pub const VERSION_OFFSET: usize = 8;
 /// Size of a frame header (length + CRC).
 pub const FRAME_HEADER_LEN: usize = 8;
 /// Largest payload accepted; anything bigger is corruption.
 pub const MAX_PAYLOAD: usize = 64 * 1024;
 
-/// The 16-byte file header of this version.
-pub fn file_header() -> [u8; FILE_HEADER_LEN] {
+/// The 16-byte file header of `version`.
+pub fn file_header_of(version: u32) -> [u8; FILE_HEADER_LEN] {
     let mut h = [0u8; FILE_HEADER_LEN];
     h[..8].copy_from_slice(&MAGIC);
-    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    h[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&version.to_le_bytes());
     h
 }
 
-/// Market or limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderType {
-    /// Market order.
-    Market,
-    /// Limit order (price in `Intent::limit_price`).
-    Limit,
-}
-
-/// Order status as reported by Binance (`X` / `status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    /// `NEW`
-    New,
-    /// `PARTIALLY_FILLED`
-    PartiallyFilled,
-    /// `FILLED`
-    Filled,
-    /// `CANCELED`
-    Canceled,
-    /// `REJECTED`
-    Rejected,
-    /// `EXPIRED`
-    Expired,
-    /// `EXPIRED_IN_MATCH` (self-trade prevention)
-    ExpiredInMatch,
-}
-
-impl OrderStatus {
-    /// Parses Binance's spelling.
-    pub fn from_binance(s: &str) -> Option<OrderStatus> {
-        Some(match s {
-            "NEW" => OrderStatus::New,
-            "PARTIALLY_FILLED" => OrderStatus::PartiallyFilled,
-            "FILLED" => OrderStatus::Filled,
-            "CANCELED" => OrderStatus::Canceled,
-            "REJECTED" => OrderStatus::Rejected,
-            "EXPIRED" => OrderStatus::Expired,
-            "EXPIRED_IN_MATCH" => OrderStatus::ExpiredInMatch,
-            _ => return None,
-        })
-    }
-    fn code(self) -> u8 {
-        self as u8
-    }
-    fn from_code(c: u8) -> Option<OrderStatus> {
-        [
-            OrderStatus::New,
-            OrderStatus::PartiallyFilled,
-            OrderStatus::Filled,
-            OrderStatus::Canceled,
-            OrderStatus::Rejected,
-            OrderStatus::Expired,
-            OrderStatus::ExpiredInMatch,
-        ]
-        .get(c as usize)
-        .copied()
-    }
-}
-
-/// How reconciliation with the exchange settled an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resolution {
-    /// The exchange never received it (unknown order): safe to forget.
-    NotFound,
-    /// Fully filled (its fills are journaled).
-    Filled,
-    /// Canceled or expired, possibly after partial fills.
-    Canceled,
-    /// Rejected.
-    Rejected,
-    /// Still open on the exchange and adopted as a working order.
-    Open,
-}
-
-impl Resolution {
-    fn code(self) -> u8 {
-        self as u8
-    }
-    fn from_code(c: u8) -> Option<Resolution> {
-        [
-            Resolution::NotFound,
-            Resolution::Filled,
-            Resolution::Canceled,
-            Resolution::Rejected,
-            Resolution::Open,
-        ]
-        .get(c as usize)
-        .copied()
-    }
-}
-
-/// An order the executor is about to send. Quantities and prices are the exact decimals
-/// that go into the signed request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Intent {
-    /// Deterministic client order id (see [`crate::client_order_id`]).
-    pub client_order_id: String,
-    /// Symbol id in the instance's table.
-    pub symbol_id: u32,
-    /// Exchange symbol (e.g. `BTCUSDT`), so the journal stands alone.
-    pub symbol: String,
-    /// Side.
-    pub side: Side,
-    /// Market or limit.
-    pub order_type: OrderType,
-    /// Quantity.
-    pub qty: Decimal,
-    /// Limit price (limit orders).
-    pub limit_price: Option<Decimal>,
-    /// Reduce-only flag.
-    pub reduce_only: bool,
-    /// Signal sequence the order came from.
-    pub signal_seq: u64,
-    /// Leg index within that signal.
-    pub leg: u8,
-    /// Decision time (ns).
-    pub ts_ns: u64,
-}
-
-/// One execution.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fill {
-    /// Order it belongs to.
-    pub client_order_id: String,
-    /// Exchange trade id (deduplication key).
-    pub trade_id: u64,
-    /// Executed quantity.
-    pub qty: Decimal,
-    /// Execution price.
-    pub price: Decimal,
-    /// Commission (quote currency; negative for a rebate).
-    pub fee: Decimal,
-    /// Maker execution.
-    pub maker: bool,
-    /// Trade time (ns).
-    pub ts_ns: u64,
-}
-
-/// A journal record.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Record {
-    /// First record of every journal.
-    Header {
-        /// Instance that owns the journal.
-        instance: String,
-        /// Creation time (ns).
-        created_ts_ns: u64,
-    },
-    /// Order about to be sent (durable before the send).
-    Intent(Intent),
-    /// The request left the process.
-    Sent {
-        /// Order.
-        client_order_id: String,
-        /// Time (ns).
-        ts_ns: u64,
-    },
-    /// The exchange accepted it.
-    Ack {
-        /// Order.
-        client_order_id: String,
-        /// Exchange order id.
-        exchange_order_id: u64,
-        /// Status in the acknowledgement.
-        status: OrderStatus,
-        /// Time (ns).
-        ts_ns: u64,
-    },
-    /// An execution.
-    Fill(Fill),
-    /// The exchange (or a pre-send check) refused it.
-    Rejected {
-        /// Order.
-        client_order_id: String,
-        /// Exchange error code.
-        code: i32,
-        /// Exchange message.
-        msg: String,
-        /// Time (ns).
-        ts_ns: u64,
-    },
-    /// Canceled or expired.
-    Canceled {
-        /// Order.
-        client_order_id: String,
-        /// Time (ns).
-        ts_ns: u64,
-    },
-    /// Settled by reconciliation after a restart.
-    Resolved {
-        /// Order.
-        client_order_id: String,
-        /// Outcome.
-        resolution: Resolution,
-        /// Time (ns).
-        ts_ns: u64,
-    },
-}
-
-impl Record {
-    /// Client order id the record refers to (`None` for the header).
-    pub fn client_order_id(&self) -> Option<&str> {
-        match self {
-            Record::Header { .. } => None,
-            Record::Intent(i) => Some(&i.client_order_id),
-            Record::Fill(f) => Some(&f.client_order_id),
-            Record::Sent {
-                client_order_id, ..
-            }
-            | Record::Ack {
-                client_order_id, ..
-            }
-            | Record::Rejected {
-                client_order_id, ..
-            }
-            | Record::Canceled {
-                client_order_id, ..
-            }
-            | Record::Resolved {
-                client_order_id, ..
-            } => Some(client_order_id),
-        }
-    }
-
-    /// Short kind name.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Record::Header { .. } => "header",
-            Record::Intent(_) => "intent",
-            Record::Sent { .. } => "sent",
-            Record::Ack { .. } => "ack",
-            Record::Fill(_) => "fill",
-            Record::Rejected { .. } => "rejected",
-            Record::Canceled { .. } => "canceled",
-            Record::Resolved { .. } => "resolved",
-        }
-    }
+/// The 16-byte file header this build writes.
+pub fn file_header() -> [u8; FILE_HEADER_LEN] {
+    file_header_of(VERSION)
 }
 
 const K_HEADER: u8 = 1;
-const K_INTENT: u8 = 2;
+const K_INTENT_V1: u8 = 2;
 const K_SENT: u8 = 3;
 const K_ACK: u8 = 4;
-const K_FILL: u8 = 5;
+const K_FILL_V1: u8 = 5;
 const K_REJECTED: u8 = 6;
 const K_CANCELED: u8 = 7;
 const K_RESOLVED: u8 = 8;
+const K_INTENT: u8 = 9;
+const K_FILL: u8 = 10;
+const K_LAUNCH: u8 = 11;
+const K_RISK_STATE: u8 = 12;
+const K_EXTERNAL_FILL: u8 = 13;
+const K_ALGO_UPDATE: u8 = 14;
+/// First kind that exists only from version 2.
+const FIRST_V2_KIND: u8 = K_INTENT;
+
+fn order_type_code(t: OrderType) -> u8 {
+    match t {
+        OrderType::Market => 0,
+        OrderType::Limit => 1,
+        OrderType::StopMarket => 2,
+        OrderType::TakeProfitMarket => 3,
+    }
+}
+
+fn order_type_from(c: u8) -> Option<OrderType> {
+    Some(match c {
+        0 => OrderType::Market,
+        1 => OrderType::Limit,
+        2 => OrderType::StopMarket,
+        3 => OrderType::TakeProfitMarket,
+        _ => return None,
+    })
+}
+
+fn working_type_code(w: WorkingType) -> u8 {
+    match w {
+        WorkingType::ContractPrice => 0,
+        WorkingType::MarkPrice => 1,
+    }
+}
+
+fn working_type_from(c: u8) -> Option<WorkingType> {
+    Some(match c {
+        0 => WorkingType::ContractPrice,
+        1 => WorkingType::MarkPrice,
+        _ => return None,
+    })
+}
+
+fn order_status_code(s: OrderStatus) -> u8 {
+    match s {
+        OrderStatus::New => 0,
+        OrderStatus::PartiallyFilled => 1,
+        OrderStatus::Filled => 2,
+        OrderStatus::Canceled => 3,
+        OrderStatus::Rejected => 4,
+        OrderStatus::Expired => 5,
+        OrderStatus::ExpiredInMatch => 6,
+    }
+}
+
+fn order_status_from(c: u8) -> Option<OrderStatus> {
+    Some(match c {
+        0 => OrderStatus::New,
+        1 => OrderStatus::PartiallyFilled,
+        2 => OrderStatus::Filled,
+        3 => OrderStatus::Canceled,
+        4 => OrderStatus::Rejected,
+        5 => OrderStatus::Expired,
+        6 => OrderStatus::ExpiredInMatch,
+        _ => return None,
+    })
+}
+
+fn resolution_code(r: Resolution) -> u8 {
+    match r {
+        Resolution::NotFound => 0,
+        Resolution::Filled => 1,
+        Resolution::Canceled => 2,
+        Resolution::Rejected => 3,
+        Resolution::Open => 4,
+    }
+}
+
+fn resolution_from(c: u8) -> Option<Resolution> {
+    Some(match c {
+        0 => Resolution::NotFound,
+        1 => Resolution::Filled,
+        2 => Resolution::Canceled,
+        3 => Resolution::Rejected,
+        4 => Resolution::Open,
+        _ => return None,
+    })
+}
+
+fn external_kind_code(k: ExternalKind) -> u8 {
+    match k {
+        ExternalKind::Liquidation => 0,
+        ExternalKind::Adl => 1,
+        ExternalKind::Settlement => 2,
+        ExternalKind::Unknown => 3,
+    }
+}
+
+fn external_kind_from(c: u8) -> Option<ExternalKind> {
+    Some(match c {
+        0 => ExternalKind::Liquidation,
+        1 => ExternalKind::Adl,
+        2 => ExternalKind::Settlement,
+        3 => ExternalKind::Unknown,
+        _ => return None,
+    })
+}
+
+fn algo_status_code(s: AlgoStatus) -> u8 {
+    match s {
+        AlgoStatus::New => 0,
+        AlgoStatus::Triggering => 1,
+        AlgoStatus::Triggered => 2,
+        AlgoStatus::Finished => 3,
+        AlgoStatus::Canceled => 4,
+        AlgoStatus::Rejected => 5,
+        AlgoStatus::Expired => 6,
+    }
+}
+
+fn algo_status_from(c: u8) -> Option<AlgoStatus> {
+    Some(match c {
+        0 => AlgoStatus::New,
+        1 => AlgoStatus::Triggering,
+        2 => AlgoStatus::Triggered,
+        3 => AlgoStatus::Finished,
+        4 => AlgoStatus::Canceled,
+        5 => AlgoStatus::Rejected,
+        6 => AlgoStatus::Expired,
+        _ => return None,
+    })
+}
 
 struct Enc<'a>(&'a mut Vec<u8>);
 
@@ -299,11 +261,32 @@ impl Enc<'_> {
     fn i32(&mut self, v: i32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
+    fn f64(&mut self, v: f64) {
+        self.u64(v.to_bits());
+    }
     fn bool(&mut self, v: bool) {
         self.u8(v as u8);
     }
     fn dec(&mut self, v: Decimal) {
         self.0.extend_from_slice(&v.serialize());
+    }
+    fn opt_dec(&mut self, v: Option<Decimal>) {
+        match v {
+            Some(d) => {
+                self.u8(1);
+                self.dec(d);
+            }
+            None => self.u8(0),
+        }
+    }
+    fn opt_u64(&mut self, v: Option<u64>) {
+        match v {
+            Some(x) => {
+                self.u8(1);
+                self.u64(x);
+            }
+            None => self.u8(0),
+        }
     }
     fn str(&mut self, field: &str, s: &str) -> Result<()> {
         let len = u16::try_from(s.len()).map_err(|_| {
@@ -313,13 +296,14 @@ impl Enc<'_> {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())
     }
+    /// Kind byte and client order id: the start of most records.
+    fn head(&mut self, kind: u8, client_order_id: &str) -> Result<()> {
+        self.u8(kind);
+        self.str("client_order_id", client_order_id)
+    }
 }
 
-/// Appends one complete frame (header + payload) for `rec` to `out`.
-pub fn encode_frame(rec: &Record, out: &mut Vec<u8>) -> Result<()> {
-    let start = out.len();
-    out.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
-    let mut e = Enc(out);
+fn encode_payload(rec: &Record, e: &mut Enc<'_>) -> Result<()> {
     match rec {
         Record::Header {
             instance,
@@ -330,23 +314,16 @@ pub fn encode_frame(rec: &Record, out: &mut Vec<u8>) -> Result<()> {
             e.u64(*created_ts_ns);
         }
         Record::Intent(i) => {
-            e.u8(K_INTENT);
-            e.str("client_order_id", &i.client_order_id)?;
+            e.head(K_INTENT, &i.client_order_id)?;
+            e.u32(i.launch);
             e.u32(i.symbol_id);
             e.str("symbol", &i.symbol)?;
             e.u8(i.side.code());
-            e.u8(match i.order_type {
-                OrderType::Market => 0,
-                OrderType::Limit => 1,
-            });
+            e.u8(order_type_code(i.order_type));
             e.dec(i.qty);
-            match i.limit_price {
-                Some(p) => {
-                    e.u8(1);
-                    e.dec(p);
-                }
-                None => e.u8(0),
-            }
+            e.opt_dec(i.limit_price);
+            e.opt_dec(i.trigger_price);
+            e.u8(working_type_code(i.working_type));
             e.bool(i.reduce_only);
             e.u64(i.signal_seq);
             e.u8(i.leg);
@@ -356,8 +333,7 @@ pub fn encode_frame(rec: &Record, out: &mut Vec<u8>) -> Result<()> {
             client_order_id,
             ts_ns,
         } => {
-            e.u8(K_SENT);
-            e.str("client_order_id", client_order_id)?;
+            e.head(K_SENT, client_order_id)?;
             e.u64(*ts_ns);
         }
         Record::Ack {
@@ -366,20 +342,19 @@ pub fn encode_frame(rec: &Record, out: &mut Vec<u8>) -> Result<()> {
             status,
             ts_ns,
         } => {
-            e.u8(K_ACK);
-            e.str("client_order_id", client_order_id)?;
+            e.head(K_ACK, client_order_id)?;
             e.u64(*exchange_order_id);
-            e.u8(status.code());
+            e.u8(order_status_code(*status));
             e.u64(*ts_ns);
         }
         Record::Fill(f) => {
-            e.u8(K_FILL);
-            e.str("client_order_id", &f.client_order_id)?;
+            e.head(K_FILL, &f.client_order_id)?;
             e.u64(f.trade_id);
             e.dec(f.qty);
             e.dec(f.price);
             e.dec(f.fee);
             e.bool(f.maker);
+            e.opt_dec(f.realized_pnl);
             e.u64(f.ts_ns);
         }
         Record::Rejected {
@@ -388,8 +363,7 @@ pub fn encode_frame(rec: &Record, out: &mut Vec<u8>) -> Result<()> {
             msg,
             ts_ns,
         } => {
-            e.u8(K_REJECTED);
-            e.str("client_order_id", client_order_id)?;
+            e.head(K_REJECTED, client_order_id)?;
             e.i32(*code);
             e.str("msg", msg)?;
             e.u64(*ts_ns);
@@ -398,8 +372,7 @@ pub fn encode_frame(rec: &Record, out: &mut Vec<u8>) -> Result<()> {
             client_order_id,
             ts_ns,
         } => {
-            e.u8(K_CANCELED);
-            e.str("client_order_id", client_order_id)?;
+            e.head(K_CANCELED, client_order_id)?;
             e.u64(*ts_ns);
         }
         Record::Resolved {
@@ -407,11 +380,66 @@ pub fn encode_frame(rec: &Record, out: &mut Vec<u8>) -> Result<()> {
             resolution,
             ts_ns,
         } => {
-            e.u8(K_RESOLVED);
-            e.str("client_order_id", client_order_id)?;
-            e.u8(resolution.code());
+            e.head(K_RESOLVED, client_order_id)?;
+            e.u8(resolution_code(*resolution));
             e.u64(*ts_ns);
         }
+        Record::Launch {
+            launch,
+            segments_created_ns,
+            ts_ns,
+        } => {
+            e.u8(K_LAUNCH);
+            e.u32(*launch);
+            e.u64(*segments_created_ns);
+            e.u64(*ts_ns);
+        }
+        Record::RiskState(r) => {
+            e.u8(K_RISK_STATE);
+            e.f64(r.peak_equity);
+            e.u64(r.day);
+            e.f64(r.day_start_equity);
+            e.bool(r.kill_switch);
+            e.bool(r.halted);
+            e.u64(r.ts_ns);
+        }
+        Record::ExternalFill(x) => {
+            e.head(K_EXTERNAL_FILL, &x.client_order_id)?;
+            e.u64(x.exchange_order_id);
+            e.u32(x.symbol_id);
+            e.str("symbol", &x.symbol)?;
+            e.u8(x.side.code());
+            e.u64(x.trade_id);
+            e.dec(x.qty);
+            e.dec(x.price);
+            e.dec(x.fee);
+            e.dec(x.realized_pnl);
+            e.u8(external_kind_code(x.kind));
+            e.u64(x.ts_ns);
+        }
+        Record::AlgoUpdate {
+            client_order_id,
+            status,
+            actual_order_id,
+            ts_ns,
+        } => {
+            e.head(K_ALGO_UPDATE, client_order_id)?;
+            e.u8(algo_status_code(*status));
+            e.opt_u64(*actual_order_id);
+            e.u64(*ts_ns);
+        }
+    }
+    Ok(())
+}
+
+/// Appends one complete frame (header + payload) for `rec` to `out`, in the format of
+/// [`VERSION`]. On error `out` is left as it was.
+pub fn encode_frame(rec: &Record, out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
+    if let Err(e) = encode_payload(rec, &mut Enc(out)) {
+        out.truncate(start);
+        return Err(e);
     }
     let payload_len = out.len() - start - FRAME_HEADER_LEN;
     if payload_len > MAX_PAYLOAD {
@@ -469,13 +497,15 @@ pub(crate) fn check_frame(buf: &[u8], off: usize) -> FrameCheck {
     }
 }
 
+type DecResult<T> = std::result::Result<T, String>;
+
 struct Dec<'a> {
     b: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Dec<'a> {
-    fn take(&mut self, n: usize, what: &'static str) -> std::result::Result<&'a [u8], String> {
+    fn take(&mut self, n: usize, what: &'static str) -> DecResult<&'a [u8]> {
         let s = self
             .b
             .get(self.pos..self.pos + n)
@@ -483,101 +513,151 @@ impl<'a> Dec<'a> {
         self.pos += n;
         Ok(s)
     }
-    fn u8(&mut self, what: &'static str) -> std::result::Result<u8, String> {
+    fn u8(&mut self, what: &'static str) -> DecResult<u8> {
         Ok(self.take(1, what)?[0])
     }
-    fn arr<const N: usize>(&mut self, what: &'static str) -> std::result::Result<[u8; N], String> {
+    fn arr<const N: usize>(&mut self, what: &'static str) -> DecResult<[u8; N]> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N, what)?);
         Ok(a)
     }
-    fn u32(&mut self, what: &'static str) -> std::result::Result<u32, String> {
+    fn u32(&mut self, what: &'static str) -> DecResult<u32> {
         Ok(u32::from_le_bytes(self.arr(what)?))
     }
-    fn u64(&mut self, what: &'static str) -> std::result::Result<u64, String> {
+    fn u64(&mut self, what: &'static str) -> DecResult<u64> {
         Ok(u64::from_le_bytes(self.arr(what)?))
     }
-    fn i32(&mut self, what: &'static str) -> std::result::Result<i32, String> {
+    fn i32(&mut self, what: &'static str) -> DecResult<i32> {
         Ok(i32::from_le_bytes(self.arr(what)?))
     }
-    fn bool(&mut self, what: &'static str) -> std::result::Result<bool, String> {
+    fn f64(&mut self, what: &'static str) -> DecResult<f64> {
+        Ok(f64::from_bits(self.u64(what)?))
+    }
+    fn bool(&mut self, what: &'static str) -> DecResult<bool> {
         match self.u8(what)? {
             0 => Ok(false),
             1 => Ok(true),
             v => Err(format!("{what}: invalid bool {v}")),
         }
     }
-    fn dec(&mut self, what: &'static str) -> std::result::Result<Decimal, String> {
+    fn dec(&mut self, what: &'static str) -> DecResult<Decimal> {
         let a: [u8; 16] = self.arr(what)?;
         if a[2] > 28 || a[0] != 0 || a[1] != 0 || a[3] & 0x7f != 0 {
             return Err(format!("{what}: invalid decimal encoding"));
         }
         Ok(Decimal::deserialize(a))
     }
-    fn str(&mut self, what: &'static str) -> std::result::Result<String, String> {
+    fn opt_dec(&mut self, what: &'static str) -> DecResult<Option<Decimal>> {
+        Ok(if self.bool(what)? {
+            Some(self.dec(what)?)
+        } else {
+            None
+        })
+    }
+    fn opt_u64(&mut self, what: &'static str) -> DecResult<Option<u64>> {
+        Ok(if self.bool(what)? {
+            Some(self.u64(what)?)
+        } else {
+            None
+        })
+    }
+    fn str(&mut self, what: &'static str) -> DecResult<String> {
         let len = u16::from_le_bytes(self.arr(what)?) as usize;
         let b = self.take(len, what)?;
         String::from_utf8(b.to_vec()).map_err(|_| format!("{what}: invalid UTF-8"))
     }
+    fn side(&mut self) -> DecResult<Side> {
+        let c = self.u8("side")?;
+        Side::from_code(c).ok_or_else(|| format!("side: invalid code {c}"))
+    }
+    fn code<T>(&mut self, what: &'static str, from: fn(u8) -> Option<T>) -> DecResult<T> {
+        let c = self.u8(what)?;
+        from(c).ok_or_else(|| format!("{what}: invalid code {c}"))
+    }
 }
 
-/// Decodes one payload; the error says what is wrong (the caller adds the offset).
-pub(crate) fn decode_payload(b: &[u8]) -> std::result::Result<Record, String> {
+/// Decodes one payload of a file of format `version`; the error says what is wrong (the
+/// caller adds the offset).
+pub(crate) fn decode_payload(b: &[u8], version: u32) -> DecResult<Record> {
     let mut d = Dec { b, pos: 0 };
     let kind = d.u8("kind")?;
+    if kind >= FIRST_V2_KIND && version < 2 {
+        return Err(format!(
+            "record kind {kind} does not exist in a version-{version} journal"
+        ));
+    }
     let rec = match kind {
         K_HEADER => Record::Header {
             instance: d.str("instance")?,
             created_ts_ns: d.u64("created_ts_ns")?,
         },
-        K_INTENT => {
+        K_INTENT_V1 => {
             let client_order_id = d.str("client_order_id")?;
             let symbol_id = d.u32("symbol_id")?;
             let symbol = d.str("symbol")?;
-            let side_code = d.u8("side")?;
-            let side = Side::from_code(side_code)
-                .ok_or_else(|| format!("side: invalid code {side_code}"))?;
+            let side = d.side()?;
             let order_type = match d.u8("order_type")? {
                 0 => OrderType::Market,
                 1 => OrderType::Limit,
-                v => return Err(format!("order_type: invalid code {v}")),
-            };
-            let qty = d.dec("qty")?;
-            let limit_price = if d.bool("limit_price flag")? {
-                Some(d.dec("limit_price")?)
-            } else {
-                None
+                v => {
+                    return Err(format!(
+                        "order_type: invalid code {v} in a version-1 intent"
+                    ))
+                }
             };
             Record::Intent(Intent {
                 client_order_id,
+                launch: 0,
                 symbol_id,
                 symbol,
                 side,
                 order_type,
-                qty,
-                limit_price,
+                qty: d.dec("qty")?,
+                limit_price: d.opt_dec("limit_price")?,
+                trigger_price: None,
+                working_type: WorkingType::ContractPrice,
                 reduce_only: d.bool("reduce_only")?,
                 signal_seq: d.u64("signal_seq")?,
                 leg: d.u8("leg")?,
                 ts_ns: d.u64("ts_ns")?,
             })
         }
+        K_INTENT => Record::Intent(Intent {
+            client_order_id: d.str("client_order_id")?,
+            launch: d.u32("launch")?,
+            symbol_id: d.u32("symbol_id")?,
+            symbol: d.str("symbol")?,
+            side: d.side()?,
+            order_type: d.code("order_type", order_type_from)?,
+            qty: d.dec("qty")?,
+            limit_price: d.opt_dec("limit_price")?,
+            trigger_price: d.opt_dec("trigger_price")?,
+            working_type: d.code("working_type", working_type_from)?,
+            reduce_only: d.bool("reduce_only")?,
+            signal_seq: d.u64("signal_seq")?,
+            leg: d.u8("leg")?,
+            ts_ns: d.u64("ts_ns")?,
+        }),
         K_SENT => Record::Sent {
             client_order_id: d.str("client_order_id")?,
             ts_ns: d.u64("ts_ns")?,
         },
-        K_ACK => {
-            let client_order_id = d.str("client_order_id")?;
-            let exchange_order_id = d.u64("exchange_order_id")?;
-            let c = d.u8("status")?;
-            Record::Ack {
-                client_order_id,
-                exchange_order_id,
-                status: OrderStatus::from_code(c)
-                    .ok_or_else(|| format!("status: invalid code {c}"))?,
-                ts_ns: d.u64("ts_ns")?,
-            }
-        }
+        K_ACK => Record::Ack {
+            client_order_id: d.str("client_order_id")?,
+            exchange_order_id: d.u64("exchange_order_id")?,
+            status: d.code("status", order_status_from)?,
+            ts_ns: d.u64("ts_ns")?,
+        },
+        K_FILL_V1 => Record::Fill(Fill {
+            client_order_id: d.str("client_order_id")?,
+            trade_id: d.u64("trade_id")?,
+            qty: d.dec("qty")?,
+            price: d.dec("price")?,
+            fee: d.dec("fee")?,
+            maker: d.bool("maker")?,
+            realized_pnl: None,
+            ts_ns: d.u64("ts_ns")?,
+        }),
         K_FILL => Record::Fill(Fill {
             client_order_id: d.str("client_order_id")?,
             trade_id: d.u64("trade_id")?,
@@ -585,6 +665,7 @@ pub(crate) fn decode_payload(b: &[u8]) -> std::result::Result<Record, String> {
             price: d.dec("price")?,
             fee: d.dec("fee")?,
             maker: d.bool("maker")?,
+            realized_pnl: d.opt_dec("realized_pnl")?,
             ts_ns: d.u64("ts_ns")?,
         }),
         K_REJECTED => Record::Rejected {
@@ -597,16 +678,44 @@ pub(crate) fn decode_payload(b: &[u8]) -> std::result::Result<Record, String> {
             client_order_id: d.str("client_order_id")?,
             ts_ns: d.u64("ts_ns")?,
         },
-        K_RESOLVED => {
-            let client_order_id = d.str("client_order_id")?;
-            let c = d.u8("resolution")?;
-            Record::Resolved {
-                client_order_id,
-                resolution: Resolution::from_code(c)
-                    .ok_or_else(|| format!("resolution: invalid code {c}"))?,
-                ts_ns: d.u64("ts_ns")?,
-            }
-        }
+        K_RESOLVED => Record::Resolved {
+            client_order_id: d.str("client_order_id")?,
+            resolution: d.code("resolution", resolution_from)?,
+            ts_ns: d.u64("ts_ns")?,
+        },
+        K_LAUNCH => Record::Launch {
+            launch: d.u32("launch")?,
+            segments_created_ns: d.u64("segments_created_ns")?,
+            ts_ns: d.u64("ts_ns")?,
+        },
+        K_RISK_STATE => Record::RiskState(RiskState {
+            peak_equity: d.f64("peak_equity")?,
+            day: d.u64("day")?,
+            day_start_equity: d.f64("day_start_equity")?,
+            kill_switch: d.bool("kill_switch")?,
+            halted: d.bool("halted")?,
+            ts_ns: d.u64("ts_ns")?,
+        }),
+        K_EXTERNAL_FILL => Record::ExternalFill(ExternalFill {
+            client_order_id: d.str("client_order_id")?,
+            exchange_order_id: d.u64("exchange_order_id")?,
+            symbol_id: d.u32("symbol_id")?,
+            symbol: d.str("symbol")?,
+            side: d.side()?,
+            trade_id: d.u64("trade_id")?,
+            qty: d.dec("qty")?,
+            price: d.dec("price")?,
+            fee: d.dec("fee")?,
+            realized_pnl: d.dec("realized_pnl")?,
+            kind: d.code("kind", external_kind_from)?,
+            ts_ns: d.u64("ts_ns")?,
+        }),
+        K_ALGO_UPDATE => Record::AlgoUpdate {
+            client_order_id: d.str("client_order_id")?,
+            status: d.code("status", algo_status_from)?,
+            actual_order_id: d.opt_u64("actual_order_id")?,
+            ts_ns: d.u64("ts_ns")?,
+        },
         k => return Err(format!("unknown record kind {k}")),
     };
     if d.pos != b.len() {

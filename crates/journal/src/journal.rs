@@ -20,14 +20,20 @@
 //! real corruption of acknowledged history and is refused with its byte offset, as are a
 //! wrong magic and an unknown version.
 //!
+//! Format versions: files of version 1 and 2 are read. Opening a version-1 file for
+//! append upgrades its header to version 2 in place (4 bytes at offset 8, fsynced) before
+//! anything is appended, reported in [`Recovery::upgraded_from`]; see
+//! [`format`](crate::format) for why this is safe.
+//!
 //! One process must own a journal at a time; the launcher guarantees a single executor
 //! per instance (there is no file lock here).
 
 use crate::error::{JournalError, Result};
 use crate::format::{
-    check_frame, decode_payload, encode_frame, file_header, FrameCheck, Record, FILE_HEADER_LEN,
-    FRAME_HEADER_LEN, MAGIC, VERSION,
+    check_frame, decode_payload, encode_frame, file_header, file_header_of, FrameCheck,
+    FILE_HEADER_LEN, FRAME_HEADER_LEN, MAGIC, MIN_VERSION, VERSION, VERSION_OFFSET,
 };
+use crate::records::Record;
 use crate::state::JournalState;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -46,6 +52,8 @@ pub struct Recovery {
     pub truncated_at: Option<u64>,
     /// Length of the valid journal after recovery.
     pub valid_len: u64,
+    /// The file was of this older format version and its header now says [`VERSION`].
+    pub upgraded_from: Option<u32>,
 }
 
 /// Result of scanning a journal image without modifying it.
@@ -59,6 +67,9 @@ pub struct Scan {
     pub valid_len: u64,
     /// Bytes after `valid_len` that form a torn tail.
     pub torn_bytes: u64,
+    /// Format version in the file header ([`VERSION`] for an empty file or a torn header,
+    /// which a new header of this build replaces).
+    pub version: u32,
 }
 
 fn io_err<'a>(
@@ -73,9 +84,15 @@ fn io_err<'a>(
 }
 
 /// True if a valid frame starts anywhere in `buf[from..]`.
-fn valid_frame_after(buf: &[u8], from: usize) -> Option<usize> {
+fn valid_frame_after(buf: &[u8], from: usize, version: u32) -> Option<usize> {
     (from..buf.len().saturating_sub(FRAME_HEADER_LEN - 1))
-        .find(|&p| matches!(check_frame(buf, p), FrameCheck::Valid { end, .. } if decode_payload(&buf[p + FRAME_HEADER_LEN..end]).is_ok()))
+        .find(|&p| matches!(check_frame(buf, p), FrameCheck::Valid { end, .. } if decode_payload(&buf[p + FRAME_HEADER_LEN..end], version).is_ok()))
+}
+
+/// True if `buf` (shorter than a file header) is a prefix of the header of a version
+/// this build reads: what a crash while creating the file leaves.
+fn is_torn_header(buf: &[u8]) -> bool {
+    (MIN_VERSION..=VERSION).any(|v| buf == &file_header_of(v)[..buf.len()])
 }
 
 /// Scans a whole journal image (`path` only names it in errors).
@@ -85,6 +102,7 @@ pub fn scan_bytes(path: &Path, buf: &[u8]) -> Result<Scan> {
         state: JournalState::default(),
         valid_len: 0,
         torn_bytes: 0,
+        version: VERSION,
     };
     if buf.is_empty() {
         return Ok(scan);
@@ -92,7 +110,7 @@ pub fn scan_bytes(path: &Path, buf: &[u8]) -> Result<Scan> {
     let header = file_header();
     if buf.len() < FILE_HEADER_LEN {
         // A crash while creating the file: a prefix of the header is a torn tail.
-        if buf == &header[..buf.len()] {
+        if is_torn_header(buf) {
             scan.torn_bytes = buf.len() as u64;
             return Ok(scan);
         }
@@ -111,7 +129,7 @@ pub fn scan_bytes(path: &Path, buf: &[u8]) -> Result<Scan> {
                 path: path.to_path_buf(),
                 version: 0,
                 supported: VERSION,
-                offset: 8,
+                offset: VERSION_OFFSET as u64,
             }
         });
     }
@@ -125,25 +143,28 @@ pub fn scan_bytes(path: &Path, buf: &[u8]) -> Result<Scan> {
             offset: offset as u64,
         });
     }
-    let version = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]);
-    if version != VERSION {
+    let v = &buf[VERSION_OFFSET..VERSION_OFFSET + 4];
+    let version = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+    if !(MIN_VERSION..=VERSION).contains(&version) {
         return Err(JournalError::UnsupportedVersion {
             path: path.to_path_buf(),
             version,
             supported: VERSION,
-            offset: 8,
+            offset: VERSION_OFFSET as u64,
         });
     }
+    scan.version = version;
     let mut off = FILE_HEADER_LEN;
     while off < buf.len() {
         let problem = match check_frame(buf, off) {
             FrameCheck::Valid { start, end } => {
-                let rec =
-                    decode_payload(&buf[start..end]).map_err(|reason| JournalError::Corrupt {
+                let rec = decode_payload(&buf[start..end], version).map_err(|reason| {
+                    JournalError::Corrupt {
                         path: path.to_path_buf(),
                         offset: off as u64,
                         reason: format!("CRC is valid but the record does not decode: {reason}"),
-                    })?;
+                    }
+                })?;
                 scan.state
                     .check(&rec)
                     .map_err(|reason| JournalError::Inconsistent {
@@ -159,7 +180,7 @@ pub fn scan_bytes(path: &Path, buf: &[u8]) -> Result<Scan> {
             FrameCheck::BadLength(l) => format!("invalid frame length {l}"),
             FrameCheck::BadCrc => "CRC mismatch".to_string(),
         };
-        if let Some(next) = valid_frame_after(buf, off + 1) {
+        if let Some(next) = valid_frame_after(buf, off + 1, version) {
             return Err(JournalError::Corrupt {
                 path: path.to_path_buf(),
                 offset: off as u64,
@@ -208,18 +229,40 @@ impl Journal {
         file.read_to_end(&mut bytes).map_err(io_err(path, "read"))?;
         let scan = scan_bytes(path, &bytes)?;
         drop(bytes);
+        // Refuse another instance's journal before changing a byte of it.
+        if let Some(found) = scan.state.instance() {
+            if found != instance {
+                return Err(JournalError::InstanceMismatch {
+                    path: path.to_path_buf(),
+                    expected: instance.to_string(),
+                    found: found.to_string(),
+                });
+            }
+        }
         let mut rec = Recovery {
             created: scan.valid_len == 0,
             records: scan.records.len() as u64,
             truncated_bytes: scan.torn_bytes,
             truncated_at: (scan.torn_bytes > 0).then_some(scan.valid_len),
             valid_len: scan.valid_len,
+            upgraded_from: None,
         };
         if scan.torn_bytes > 0 {
             file.set_len(scan.valid_len)
                 .map_err(io_err(path, "truncate torn tail"))?;
             file.sync_all()
                 .map_err(io_err(path, "fsync after truncate"))?;
+        }
+        if scan.valid_len > 0 && scan.version < VERSION {
+            // Every frame of the older version is a valid frame of this one: only the
+            // header's version field changes, durably, before anything new is appended.
+            file.seek(SeekFrom::Start(VERSION_OFFSET as u64))
+                .map_err(io_err(path, "seek to the version field"))?;
+            file.write_all(&VERSION.to_le_bytes())
+                .map_err(io_err(path, "upgrade the format version"))?;
+            file.sync_data()
+                .map_err(io_err(path, "fsync the format version upgrade"))?;
+            rec.upgraded_from = Some(scan.version);
         }
         file.seek(SeekFrom::Start(scan.valid_len))
             .map_err(io_err(path, "seek"))?;
@@ -235,25 +278,15 @@ impl Journal {
         if j.len == 0 {
             j.write_raw(&file_header())?;
         }
-        match j.state.instance() {
-            Some(found) if found != instance => {
-                return Err(JournalError::InstanceMismatch {
-                    path: path.to_path_buf(),
-                    expected: instance.to_string(),
-                    found: found.to_string(),
-                })
-            }
-            Some(_) => {}
-            None => {
-                j.append(&Record::Header {
-                    instance: instance.to_string(),
-                    created_ts_ns: now_ns,
-                })?;
-                rec.records += 1;
-                j.sync()?;
-                if rec.created {
-                    sync_parent_dir(path)?;
-                }
+        if j.state.instance().is_none() {
+            j.append(&Record::Header {
+                instance: instance.to_string(),
+                created_ts_ns: now_ns,
+            })?;
+            rec.records += 1;
+            j.sync()?;
+            if rec.created {
+                sync_parent_dir(path)?;
             }
         }
         rec.valid_len = j.len;

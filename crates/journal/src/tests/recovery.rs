@@ -1,167 +1,6 @@
-//! Journal tests on real files in a per-test temporary directory.
+//! Recovery on real files: replay, lifecycle states, torn tails, corruption, refusals.
 
 use super::*;
-use crate::format::{encode_frame, FILE_HEADER_LEN};
-use shmtrader_core::Side;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "shmtrader-journal-test-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn file(&self) -> PathBuf {
-        self.0.join("executor.journal")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn d(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
-}
-
-fn intent(seq: u64) -> Record {
-    Record::Intent(Intent {
-        client_order_id: client_order_id("paper", seq, 0),
-        symbol_id: 1,
-        symbol: "ETHUSDT".into(),
-        side: Side::Buy,
-        order_type: OrderType::Market,
-        qty: d("0.300"),
-        limit_price: None,
-        reduce_only: false,
-        signal_seq: seq,
-        leg: 0,
-        ts_ns: 1_000 + seq,
-    })
-}
-
-fn fill(seq: u64, trade_id: u64, qty: &str) -> Record {
-    Record::Fill(Fill {
-        client_order_id: client_order_id("paper", seq, 0),
-        trade_id,
-        qty: d(qty),
-        price: d("3000.10"),
-        fee: d("0.0450015"),
-        maker: false,
-        ts_ns: 2_000 + trade_id,
-    })
-}
-
-fn all_kinds() -> Vec<Record> {
-    let id = client_order_id("paper", 1, 0);
-    vec![
-        Record::Header {
-            instance: "paper".into(),
-            created_ts_ns: 7,
-        },
-        Record::Intent(Intent {
-            client_order_id: id.clone(),
-            symbol_id: 3,
-            symbol: "BTCUSDT".into(),
-            side: Side::Sell,
-            order_type: OrderType::Limit,
-            qty: d("0.003"),
-            limit_price: Some(d("-0.1").abs() + d("65000.0")),
-            reduce_only: true,
-            signal_seq: 1,
-            leg: 0,
-            ts_ns: u64::MAX,
-        }),
-        Record::Sent {
-            client_order_id: id.clone(),
-            ts_ns: 9,
-        },
-        Record::Ack {
-            client_order_id: id.clone(),
-            exchange_order_id: 8_389_765_432,
-            status: OrderStatus::New,
-            ts_ns: 10,
-        },
-        Record::Fill(Fill {
-            client_order_id: id.clone(),
-            trade_id: 55,
-            qty: d("0.001"),
-            price: d("65000.1"),
-            fee: d("-0.013"),
-            maker: true,
-            ts_ns: 11,
-        }),
-        Record::Canceled {
-            client_order_id: id.clone(),
-            ts_ns: 12,
-        },
-        Record::Rejected {
-            client_order_id: id.clone(),
-            code: -2019,
-            msg: "Margin is insufficient. ünïcode".into(),
-            ts_ns: 13,
-        },
-        Record::Resolved {
-            client_order_id: id,
-            resolution: Resolution::Canceled,
-            ts_ns: 14,
-        },
-    ]
-}
-
-/// Writes the standard history: order 1 filled, order 2 partially filled, order 3 only
-/// intended. Returns the frame offsets.
-fn write_history(path: &Path) -> Vec<u64> {
-    let (mut j, rec) = Journal::open(path, "paper", 1).unwrap();
-    assert!(rec.created);
-    let mut offs = vec![j.append_durable(&intent(1)).unwrap()];
-    offs.push(
-        j.append(&Record::Sent {
-            client_order_id: client_order_id("paper", 1, 0),
-            ts_ns: 5,
-        })
-        .unwrap(),
-    );
-    offs.push(
-        j.append(&Record::Ack {
-            client_order_id: client_order_id("paper", 1, 0),
-            exchange_order_id: 42,
-            status: OrderStatus::New,
-            ts_ns: 6,
-        })
-        .unwrap(),
-    );
-    offs.push(j.append(&fill(1, 100, "0.100")).unwrap());
-    offs.push(j.append(&fill(1, 101, "0.200")).unwrap());
-    j.sync().unwrap();
-    offs.push(j.append_durable(&intent(2)).unwrap());
-    offs.push(j.append(&fill(2, 200, "0.100")).unwrap());
-    offs.push(j.append_durable(&intent(3)).unwrap());
-    offs
-}
-
-#[test]
-fn every_record_kind_round_trips() {
-    for rec in all_kinds() {
-        let mut buf = Vec::new();
-        encode_frame(&rec, &mut buf).unwrap();
-        let (start, end) = match format::check_frame(&buf, 0) {
-            format::FrameCheck::Valid { start, end } => (start, end),
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(end, buf.len());
-        assert_eq!(format::decode_payload(&buf[start..end]).unwrap(), rec);
-    }
-}
 
 #[test]
 fn replay_rebuilds_lifecycle_states() {
@@ -173,22 +12,24 @@ fn replay_rebuilds_lifecycle_states() {
     assert_eq!(rec.records, 9);
     let s = j.state();
     assert_eq!(s.instance(), Some("paper"));
-    let o1 = s.get(&client_order_id("paper", 1, 0)).unwrap();
+    let o1 = s.get(&coid(0, 1, 0)).unwrap();
     assert_eq!(o1.state, OrderState::Filled);
     assert_eq!(o1.exchange_order_id, Some(42));
     assert_eq!(o1.filled_qty, d("0.3"));
     assert_eq!(o1.avg_fill_price(), Some(d("3000.10")));
     assert_eq!(o1.fees, d("0.0900030"));
-    let o2 = s.get(&client_order_id("paper", 2, 0)).unwrap();
+    let o2 = s.get(&coid(0, 2, 0)).unwrap();
     assert_eq!(o2.state, OrderState::PartiallyFilled);
     assert_eq!(o2.remaining_qty(), d("0.2"));
-    let o3 = s.get(&client_order_id("paper", 3, 0)).unwrap();
+    let o3 = s.get(&coid(0, 3, 0)).unwrap();
     assert_eq!(o3.state, OrderState::IntentOnly);
     let inflight: Vec<u64> = s.in_flight().map(|o| o.intent.signal_seq).collect();
     assert_eq!(inflight, vec![2, 3]);
-    assert_eq!(s.max_signal_seq(), Some(3));
-    assert!(s.has_signal(2, 0));
-    assert!(s.has_fill(&client_order_id("paper", 1, 0), 101));
+    assert_eq!(s.max_signal_seq(0), Some(3));
+    assert_eq!(s.max_signal_seq(1), None);
+    assert!(s.has_signal(0, 2, 0));
+    assert!(!s.has_signal(1, 2, 0));
+    assert!(s.has_fill(&coid(0, 1, 0), 101));
 }
 
 #[test]
@@ -198,7 +39,7 @@ fn lifecycle_terminal_states() {
     for seq in 1..=5 {
         j.append(&intent(seq)).unwrap();
     }
-    let id = |s| client_order_id("paper", s, 0);
+    let id = |s| coid(0, s, 0);
     j.append(&Record::Sent {
         client_order_id: id(1),
         ts_ns: 2,
@@ -305,7 +146,7 @@ fn torn_tail_incomplete_frame_is_truncated_and_appends_continue() {
     assert_eq!(rec.truncated_at, Some(last));
     assert_eq!(rec.records, 8);
     assert_eq!(std::fs::metadata(t.file()).unwrap().len(), last);
-    assert!(j.state().get(&client_order_id("paper", 3, 0)).is_none());
+    assert!(j.state().get(&coid(0, 3, 0)).is_none());
     // the lost intent was never sent (send happens after the fsync): re-journal it
     j.append_durable(&intent(3)).unwrap();
     assert_eq!(std::fs::metadata(t.file()).unwrap().len(), full);
@@ -384,21 +225,28 @@ fn wrong_magic_and_unknown_version_are_refused() {
     let e = Journal::open(&t.file(), "paper", 1).unwrap_err();
     assert!(matches!(e, JournalError::BadMagic { offset: 3, .. }), "{e}");
     assert!(e.to_string().contains("byte offset 3"));
-    let mut bytes = original;
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
-    std::fs::write(t.file(), &bytes).unwrap();
-    let e = Journal::open(&t.file(), "paper", 1).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            JournalError::UnsupportedVersion {
-                version: 2,
-                offset: 8,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    for version in [0u32, VERSION + 1, u32::MAX] {
+        let mut bytes = original.clone();
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        std::fs::write(t.file(), &bytes).unwrap();
+        let e = Journal::open(&t.file(), "paper", 1).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                JournalError::UnsupportedVersion { version: v, offset: 8, .. } if v == version
+            ),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("this build reads versions 1 to 2"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read(t.file()).unwrap(),
+            bytes,
+            "refused, not changed"
+        );
+    }
     std::fs::write(t.file(), b"{\"not\": \"a journal\"}").unwrap();
     assert!(matches!(
         Journal::open(&t.file(), "paper", 1).unwrap_err(),
@@ -420,8 +268,14 @@ fn torn_file_header_is_recreated() {
 fn another_instances_journal_is_refused() {
     let t = TempDir::new("instance");
     write_history(&t.file());
+    let before = std::fs::read(t.file()).unwrap();
     let e = Journal::open(&t.file(), "live", 1).unwrap_err();
     assert!(matches!(e, JournalError::InstanceMismatch { .. }), "{e}");
+    assert_eq!(
+        std::fs::read(t.file()).unwrap(),
+        before,
+        "refused untouched"
+    );
 }
 
 #[test]
