@@ -185,15 +185,17 @@ fn load_config(common: &Common) -> Result<Config> {
         cfg.instance = i.clone();
         cfg.validate().context("invalid configuration")?;
     }
-    match cfg.mode {
-        Mode::Paper => {}
-        Mode::Live if !common.live => bail!(
+    match (cfg.mode, common.live) {
+        (Mode::Live, false) => bail!(
             "config says mode = \"live\" but --live was not given; refusing to trade real money"
         ),
-        Mode::Live | Mode::Testnet => {
-            bail!("mode {:?} needs the Binance connectivity layer, which this build does not have yet; use mode = \"paper\"", cfg.mode)
-        }
+        (m, true) if m != Mode::Live => bail!(
+            "--live was given but the config's mode is {:?}; set mode = \"live\" to trade real money",
+            m.as_str()
+        ),
+        _ => {}
     }
+    shmtrader_stages::settings::validate(&cfg).context("invalid configuration")?;
     Ok(cfg)
 }
 

@@ -2,9 +2,8 @@
 //! the live stages derive them.
 //!
 //! The engine mapping is `shmtrader_strategy::config`, shared with the analytics stage.
-//! `risk_params` and `symbol_rules` mirror `shmtrader_stages::executor::risk_params` and
-//! `exec_core::paper_rules` (three and ten lines): the backtest must not depend on the
-//! stages crate; `tests::mapping_matches_the_live_defaults` pins the values.
+//! `risk_params` is `RiskParams::from_config`, the executor's mapping; `symbol_rules` is
+//! the instrument catalog the simulated venue uses.
 
 use crate::error::{BacktestError, Result};
 use shmtrader_core::instrument::{catalog, Instrument};
@@ -29,12 +28,9 @@ pub fn ml_filter_params(cfg: &Config) -> shmtrader_ml::FilterParams {
     shmtrader_ml::FilterParams::from_config(&cfg.ml, shmtrader_ml::RefitMode::Inline)
 }
 
-/// Risk parameters from `[risk]`, with the bar interval shared with the strategy (same
-/// as the executor stage).
+/// Risk parameters: the one mapping the executor uses too.
 pub fn risk_params(cfg: &Config) -> RiskParams {
-    let mut p = RiskParams::from_core(&cfg.risk);
-    p.bar_interval_ns = cfg.indicators.bar_interval_ms.saturating_mul(1_000_000);
-    p
+    RiskParams::from_config(cfg)
 }
 
 /// Exchange rules for each symbol: the catalog's real Binance filters (the same ones the

@@ -540,6 +540,7 @@ impl<'a> Sim<'a> {
             price: pf.price,
             fee: pf.fee,
             ts_ns: pf.ts_ns,
+            realized_pnl: None,
         };
         let outcome = self.risk.on_fill(&fr)?;
         if o.entry {

@@ -12,16 +12,105 @@ use std::collections::BTreeMap;
 /// The embedded default configuration (identical to `config/default.toml`).
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 
-/// Trading mode.
+/// Trading mode: which account the executor trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// Paper trading against the local mock exchange (the default).
+    /// Paper trading against the local mock exchange (the default): no keys, no network.
     Paper,
-    /// Binance futures testnet.
+    /// Binance Demo Trading (`https://demo-fapi.binance.com`), demo keys.
+    Demo,
+    /// The legacy Binance futures testnet (`https://testnet.binancefuture.com`).
     Testnet,
-    /// Real money; additionally requires `--live` on the command line.
+    /// Real money on Binance; additionally requires `--live` on the command line.
     Live,
+}
+
+impl Mode {
+    /// The mode's name as in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Paper => "paper",
+            Mode::Demo => "demo",
+            Mode::Testnet => "testnet",
+            Mode::Live => "live",
+        }
+    }
+
+    /// Default REST base URL (paper: the local mock, derived from `mock.listen`).
+    pub fn default_rest_url(self) -> Option<&'static str> {
+        match self {
+            Mode::Paper => None,
+            Mode::Demo => Some("https://demo-fapi.binance.com"),
+            Mode::Testnet => Some("https://testnet.binancefuture.com"),
+            Mode::Live => Some("https://fapi.binance.com"),
+        }
+    }
+
+    /// Default websocket base URL for market and user-data streams. Demo's is not
+    /// settled (Binance's own connector uses `fstream.binancefuture.com`, community code
+    /// `demo-fstream.binance.com`): it is a key, `venue.ws_url`, for that reason.
+    pub fn default_ws_url(self) -> Option<&'static str> {
+        match self {
+            Mode::Paper => None,
+            Mode::Demo | Mode::Testnet => Some("wss://fstream.binancefuture.com"),
+            Mode::Live => Some("wss://fstream.binance.com"),
+        }
+    }
+
+    /// Environment variables holding this mode's API key and secret (none in paper
+    /// mode: the mock's keys are not secrets and come from `[mock]`).
+    pub fn key_vars(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Mode::Paper => None,
+            Mode::Demo | Mode::Testnet => {
+                Some(("BINANCE_TESTNET_API_KEY", "BINANCE_TESTNET_API_SECRET"))
+            }
+            Mode::Live => Some(("BINANCE_API_KEY", "BINANCE_API_SECRET")),
+        }
+    }
+}
+
+/// How the user-data stream URL is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStreamLayout {
+    /// Follow `ingest.paths`: `split` → `private`, `legacy` → `legacy`.
+    Auto,
+    /// `<ws_url>/private/ws?listenKey=<key>` (Binance's 2026 split).
+    Private,
+    /// `<ws_url>/ws/<listenKey>`.
+    Legacy,
+}
+
+/// Which price an exchange-held stop triggers on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StopWorkingType {
+    /// The mark price (`MARK_PRICE`): immune to a single off-market print.
+    Mark,
+    /// The last trade price (`CONTRACT_PRICE`).
+    Contract,
+}
+
+/// Margin mode set on every traded symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MarginMode {
+    /// Cross margin.
+    Cross,
+    /// Isolated margin.
+    Isolated,
+}
+
+/// How market impact grows with order size in paper fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImpactShape {
+    /// `impact ∝ notional`.
+    Linear,
+    /// `impact ∝ sqrt(notional)` (the square-root law).
+    Sqrt,
 }
 
 /// How a consumer waits for new records.
@@ -134,24 +223,65 @@ pub struct ExecutorConfig {
     /// Where orders go: `exchange` (REST to the venue: the mock in paper mode) or
     /// `simulated` (the in-process paper broker, no venue at all).
     pub venue: ExecVenue,
-    /// Orders per 10 s the executor allows itself (Binance: 300); entries stop at 80 %.
+    /// Orders per 10 s the executor allows itself (Binance: 300).
     pub max_orders_per_10s: u32,
+    /// Orders per minute the executor allows itself (Binance: 1200).
+    pub max_orders_per_min: u32,
+    /// REST request weight per minute the executor allows itself (Binance: 2400).
+    pub max_weight_per_min: u32,
+    /// Share of each budget new entries may use; the rest is kept for stops and exits.
+    pub entry_budget: f64,
+    /// Every position gets a protective STOP_MARKET resting on the exchange (algo
+    /// order). Required outside paper mode.
+    pub exchange_stops: bool,
+    /// Also rest a TAKE_PROFIT_MARKET at the take-profit level.
+    pub exchange_take_profit: bool,
+    /// Price the exchange stop triggers on: `mark` or `contract` (last trade).
+    pub stop_working_type: StopWorkingType,
+    /// The exchange stop sits this many ATRs beyond the client-side stop, so the fast
+    /// client exit normally acts first and the exchange stop is the floor.
+    pub stop_extra_atr: f64,
+    /// A stop not acknowledged within this (ms) closes the position at market.
+    pub stop_ack_timeout_ms: u64,
+    /// A trailing stop is moved on the exchange at most this often (ms).
+    pub stop_replace_min_interval_ms: u64,
+    /// An order whose terminal state is known but whose fills have not arrived on the
+    /// user stream within this (ms) is completed from REST (userTrades).
+    pub fill_timeout_ms: u64,
     /// Directory of the order journal.
     pub journal_dir: String,
     /// While this file exists: flatten everything, refuse new entries.
     pub kill_switch_file: String,
 }
 
-/// Exchange endpoints.
+/// Exchange endpoints and the account connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VenueConfig {
-    /// REST base URL.
+    /// REST base URL; empty = the mode's default (resolved at load).
     pub rest_url: String,
-    /// Websocket base URL.
+    /// Websocket base URL (market and user-data streams); empty = the mode's default.
     pub ws_url: String,
+    /// User-data stream base URL; empty = `ws_url`.
+    pub user_ws_url: String,
+    /// User-data stream layout: `auto`, `private` or `legacy`.
+    pub user_stream_path: UserStreamLayout,
     /// Reconnect delay after a dropped websocket (ms).
     pub websocket_reconnect_delay_ms: u64,
+    /// File the API keys may come from (besides the environment); must be mode 0600.
+    pub env_file: String,
+    /// `recvWindow` of signed requests (ms).
+    pub recv_window_ms: u32,
+    /// Re-measure the clock offset to the venue this often (s).
+    pub time_sync_interval_s: u64,
+    /// A clock offset larger than this (ms) refuses to start: signed requests would be
+    /// judged against a clock the venue does not share.
+    pub max_time_offset_ms: u64,
+    /// Reload exchangeInfo this often (s): tick-size changes and symbols leaving
+    /// TRADING stop entries instead of looping on rejects.
+    pub exchange_info_refresh_s: u64,
+    /// listenKey keepalive period (s); Binance keys expire after 60 min.
+    pub listen_key_keepalive_s: u64,
 }
 
 /// Seeded synthetic market.
@@ -188,6 +318,8 @@ pub struct MockConfig {
     pub slippage_bps: f64,
     /// Starting USDT wallet balance.
     pub starting_balance: f64,
+    /// Lifetime of a listenKey without keepalive (s); Binance: 3600. Tests shorten it.
+    pub listen_key_ttl_s: f64,
 }
 
 /// Ring capacities (records, each a power of two).
@@ -376,26 +508,78 @@ impl StrategyConfig {
     }
 }
 
-/// Risk and sizing parameters.
+/// Risk, sizing, exit and paper-fill parameters: every limit the risk engine applies.
+/// Range checks live in one place, `shmtrader_risk::RiskParams::validate`, which names
+/// these keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RiskConfig {
-    /// Notional per position before volatility scaling (USD).
+    /// Notional per position before volatility and drawdown scaling (USDT).
     pub base_position_usd: f64,
     /// Leverage set on the exchange.
     pub leverage: u32,
-    /// Maximum simultaneously open positions.
+    /// Margin mode set on every symbol: `cross` or `isolated`.
+    pub margin_type: MarginMode,
+    /// Maximum positions open (or entries pending) at once.
     pub max_concurrent_positions: u32,
-    /// Stop loss distance as a fraction of entry.
-    pub stop_loss_pct: f64,
-    /// Take profit distance as a fraction of entry.
-    pub take_profit_pct: f64,
-    /// Maximum holding time (ms).
+    /// Largest notional held in one symbol (USDT); larger sizes are cut to it.
+    pub max_symbol_notional_usd: f64,
+    /// Per-bar ATR/price the base size is calibrated for: size ∝ target / (ATR/price).
+    pub target_volatility: f64,
+    /// Lower clamp of the volatility scale.
+    pub min_vol_scale: f64,
+    /// Upper clamp of the volatility scale.
+    pub max_vol_scale: f64,
+    /// Raise a size below the exchange minimum to the minimum (if caps allow) instead
+    /// of refusing the entry.
+    pub bump_to_min_qty: bool,
+    /// Allow adding to a position in the same direction.
+    pub allow_pyramiding: bool,
+    /// Allow an opposite signal to close and reverse a position in one order.
+    pub allow_reverse: bool,
+    /// Bars of returns in the correlation window.
+    pub correlation_window: u32,
+    /// Fewer common bars than this and the correlation check passes.
+    pub correlation_min_samples: u32,
+    /// Refuse an entry whose direction-adjusted correlation with an open position
+    /// exceeds this.
+    pub correlation_threshold: f64,
+    /// Drawdown from the equity peak (fraction) at which sizes start to shrink.
+    pub drawdown_scale_start: f64,
+    /// Size multiplier reached at `max_drawdown`.
+    pub drawdown_min_scale: f64,
+    /// Drawdown from the equity peak (fraction) that halts new entries. The peak is
+    /// journaled, so a relaunch does not get a fresh allowance.
+    pub max_drawdown: f64,
+    /// Loss since 00:00 UTC as a fraction of that day's starting equity that halts new
+    /// entries for the rest of the day.
+    pub daily_loss_limit: f64,
+    /// Stop distance in ATRs from the entry.
+    pub stop_atr_mult: f64,
+    /// Take-profit distance in ATRs (0 disables).
+    pub take_profit_atr_mult: f64,
+    /// Favourable move in ATRs that arms the trailing stop (0 disables trailing).
+    pub trail_activation_atr_mult: f64,
+    /// Trailing distance from the best price, in ATRs.
+    pub trail_distance_atr_mult: f64,
+    /// Maximum holding time (ms); 0 disables the time stop.
     pub max_hold_ms: u64,
-    /// Taker fee rate used for paper fills.
+    /// Taker fee rate charged on simulated fills (the venue's own commissions are used
+    /// when orders go to a venue).
     pub taker_fee: f64,
-    /// Slippage applied to paper fills (fraction of price).
+    /// Maker fee rate charged on simulated fills.
+    pub maker_fee: f64,
+    /// Half-spread charged on simulated fills when no book top is known (fraction of
+    /// price).
     pub slippage: f64,
+    /// Market impact of simulated fills: basis points at `impact_typical_notional_usd`.
+    pub impact_coeff_bps: f64,
+    /// Order notional (USDT) at which impact equals `impact_coeff_bps`.
+    pub impact_typical_notional_usd: f64,
+    /// Impact shape: `sqrt` or `linear`.
+    pub impact_model: ImpactShape,
+    /// Decision-to-fill latency of simulated fills (ms).
+    pub paper_latency_ms: u64,
 }
 
 impl Config {
@@ -444,13 +628,20 @@ impl Config {
             let Some(rest) = k.strip_prefix("SHMTRADER_") else {
                 continue;
             };
-            // Variables that are not config keys (SHMTRADER_DATA, SHMTRADER_BIN,
-            // SHMTRADER_TALIB_REF, ...): a name without `__` is a key only if it is one
-            // of the top-level scalars.
-            if NON_CONFIG_VARS.contains(&rest)
-                || (!rest.contains("__") && !TOP_LEVEL_KEYS.contains(&rest))
-            {
+            // Variables of the tools that are not config keys (SHMTRADER_DATA,
+            // SHMTRADER_BIN, ...) are skipped; any other SHMTRADER_ name must map to a
+            // key, so a misspelt override is an error instead of a silent default.
+            if NON_CONFIG_VARS.contains(&rest) {
                 continue;
+            }
+            if !rest.contains("__") && !TOP_LEVEL_KEYS.contains(&rest) {
+                return Err(CoreError::Config {
+                    key: rest.to_ascii_lowercase(),
+                    reason: format!(
+                        "environment variable {k} maps to no config key (use SHMTRADER_<SECTION>__<KEY>, e.g. SHMTRADER_RISK__LEVERAGE; top-level keys: {})",
+                        TOP_LEVEL_KEYS.join(", ")
+                    ),
+                });
             }
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
             let value = parse_env_value(v);
@@ -480,6 +671,8 @@ impl Config {
                 }
             },
         )?;
+        let mut cfg = cfg;
+        cfg.resolve_urls();
         cfg.validate()?;
         Ok(cfg)
     }
@@ -679,29 +872,6 @@ impl Config {
             );
         }
         st.trading_window()?;
-        let r = &self.risk;
-        if !(r.base_position_usd.is_finite() && r.base_position_usd > 0.0) {
-            return bad("risk.base_position_usd", "must be a positive number");
-        }
-        if !(1..=125).contains(&r.leverage) {
-            return bad("risk.leverage", "must be in 1..=125");
-        }
-        for (k, v) in [
-            ("risk.stop_loss_pct", r.stop_loss_pct),
-            ("risk.take_profit_pct", r.take_profit_pct),
-        ] {
-            if !(v.is_finite() && v > 0.0 && v < 1.0) {
-                return bad(k, "must be in (0, 1)");
-            }
-        }
-        for (k, v) in [
-            ("risk.taker_fee", r.taker_fee),
-            ("risk.slippage", r.slippage),
-        ] {
-            if !(v.is_finite() && (0.0..0.1).contains(&v)) {
-                return bad(k, "must be in [0, 0.1)");
-            }
-        }
         let m = &self.mock;
         match m.listen.parse::<std::net::SocketAddr>() {
             Ok(a) if a.ip().is_loopback() => {}
@@ -738,16 +908,156 @@ impl Config {
                 format!("{:?}: use 1x, 10x, max or a positive factor", m.speed),
             );
         }
+        if !(m.listen_key_ttl_s.is_finite() && m.listen_key_ttl_s >= 0.05) {
+            return bad("mock.listen_key_ttl_s", "must be at least 0.05 s");
+        }
         if self.executor.journal_dir.trim().is_empty() {
             return bad("executor.journal_dir", "must not be empty");
         }
-        if self.mode == Mode::Paper && !is_loopback_url(&self.venue.rest_url) {
+        self.validate_venue()?;
+        self.validate_executor()
+    }
+
+    fn validate_venue(&self) -> Result<()> {
+        fn bad(key: &str, reason: impl Into<String>) -> Result<()> {
+            Err(CoreError::Config {
+                key: key.to_string(),
+                reason: reason.into(),
+            })
+        }
+        let v = &self.venue;
+        for (key, url, schemes) in [
+            ("venue.rest_url", &v.rest_url, ["http", "https"]),
+            ("venue.ws_url", &v.ws_url, ["ws", "wss"]),
+            ("venue.user_ws_url", &v.user_ws_url, ["ws", "wss"]),
+        ] {
+            if url.is_empty() {
+                continue;
+            }
+            let parsed = match url::Url::parse(url) {
+                Ok(u) => u,
+                Err(e) => return bad(key, format!("{url:?} is not a URL: {e}")),
+            };
+            if !schemes.contains(&parsed.scheme()) {
+                return bad(
+                    key,
+                    format!("{url:?}: scheme must be {} or {}", schemes[0], schemes[1]),
+                );
+            }
+            let loopback = is_loopback_url(url);
+            if self.mode == Mode::Paper && !loopback {
+                return bad(
+                    key,
+                    format!("{url:?}: paper mode only talks to a loopback mock exchange (no network)"),
+                );
+            }
+            // Keys travel in headers: never in clear text to a remote host.
+            if self.mode != Mode::Paper && !loopback && !matches!(parsed.scheme(), "https" | "wss") {
+                return bad(
+                    key,
+                    format!("{url:?}: {} mode needs https/wss to a remote host", self.mode.as_str()),
+                );
+            }
+        }
+        if v.env_file.trim().is_empty() {
+            return bad("venue.env_file", "must not be empty");
+        }
+        if !(1000..=60_000).contains(&v.recv_window_ms) {
+            return bad("venue.recv_window_ms", "must be in 1000..=60000");
+        }
+        for (k, val, lo) in [
+            ("venue.time_sync_interval_s", v.time_sync_interval_s, 10),
+            ("venue.exchange_info_refresh_s", v.exchange_info_refresh_s, 10),
+            ("venue.listen_key_keepalive_s", v.listen_key_keepalive_s, 1),
+            ("venue.max_time_offset_ms", v.max_time_offset_ms, 1),
+        ] {
+            if val < lo {
+                return bad(k, format!("must be >= {lo}"));
+            }
+        }
+        if v.listen_key_keepalive_s >= 3600 {
             return bad(
-                "venue.rest_url",
-                "paper mode only talks to a loopback mock exchange",
+                "venue.listen_key_keepalive_s",
+                "must be below 3600 (Binance expires a listenKey after 60 min)",
             );
         }
         Ok(())
+    }
+
+    fn validate_executor(&self) -> Result<()> {
+        fn bad(key: &str, reason: impl Into<String>) -> Result<()> {
+            Err(CoreError::Config {
+                key: key.to_string(),
+                reason: reason.into(),
+            })
+        }
+        let e = &self.executor;
+        if self.mode != Mode::Paper && e.venue == ExecVenue::Simulated {
+            return bad(
+                "executor.venue",
+                format!("{} mode trades on the exchange: use \"exchange\"", self.mode.as_str()),
+            );
+        }
+        if self.mode != Mode::Paper && !e.exchange_stops {
+            return bad(
+                "executor.exchange_stops",
+                "outside paper mode every position has a stop resting on the exchange; it cannot be turned off",
+            );
+        }
+        if e.max_orders_per_min == 0 || e.max_orders_per_min > 1200 {
+            return bad("executor.max_orders_per_min", "must be in 1..=1200 (Binance's limit)");
+        }
+        if e.max_weight_per_min == 0 || e.max_weight_per_min > 2400 {
+            return bad("executor.max_weight_per_min", "must be in 1..=2400 (Binance's limit)");
+        }
+        if !(e.entry_budget.is_finite() && e.entry_budget > 0.0 && e.entry_budget < 1.0) {
+            return bad(
+                "executor.entry_budget",
+                "must be in (0, 1): the rest of each budget is kept for stops and exits",
+            );
+        }
+        if !(e.stop_extra_atr.is_finite() && e.stop_extra_atr >= 0.0) {
+            return bad("executor.stop_extra_atr", "must be >= 0");
+        }
+        for (k, v) in [
+            ("executor.stop_ack_timeout_ms", e.stop_ack_timeout_ms),
+            ("executor.fill_timeout_ms", e.fill_timeout_ms),
+        ] {
+            if v == 0 {
+                return bad(k, "must be > 0");
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills empty URLs with the mode's defaults (paper: the local mock at
+    /// `mock.listen`), so every stage reads the URL it will use.
+    fn resolve_urls(&mut self) {
+        let v = &mut self.venue;
+        if v.rest_url.is_empty() {
+            v.rest_url = match self.mode.default_rest_url() {
+                Some(u) => u.to_string(),
+                None => format!("http://{}", self.mock.listen),
+            };
+        }
+        if v.ws_url.is_empty() {
+            v.ws_url = match self.mode.default_ws_url() {
+                Some(u) => u.to_string(),
+                None => format!("ws://{}", self.mock.listen),
+            };
+        }
+        if v.user_ws_url.is_empty() {
+            v.user_ws_url = v.ws_url.clone();
+        }
+    }
+
+    /// The user-data stream layout in force (`auto` resolved against `ingest.paths`).
+    pub fn user_stream_layout(&self) -> UserStreamLayout {
+        match (self.venue.user_stream_path, self.ingest.paths) {
+            (UserStreamLayout::Auto, PathLayout::Split) => UserStreamLayout::Private,
+            (UserStreamLayout::Auto, PathLayout::Legacy) => UserStreamLayout::Legacy,
+            (l, _) => l,
+        }
     }
 
     /// Stage settings by name.
@@ -769,15 +1079,36 @@ impl Config {
     }
 }
 
-/// `SHMTRADER_*` variables that are not configuration keys.
-const NON_CONFIG_VARS: &[&str] = &["DATA", "REQUIRE_DATA", "BIN", "CONFIG", "INSTANCE", "LOG"];
+/// `SHMTRADER_*` variables that are not configuration keys: the command line's
+/// (`CONFIG`, `INSTANCE`), the test tools' (`DATA`, `REQUIRE_DATA`, `BIN`,
+/// `TALIB_REF`) and the monitor's token (`MONITOR_TOKEN`).
+pub const NON_CONFIG_VARS: &[&str] = &[
+    "DATA",
+    "REQUIRE_DATA",
+    "BIN",
+    "CONFIG",
+    "INSTANCE",
+    "LOG",
+    "TALIB_REF",
+    "MONITOR_TOKEN",
+];
 
 /// Top-level keys that `SHMTRADER_<KEY>` (no `__`) may set.
 const TOP_LEVEL_KEYS: &[&str] = &["MODE", "SYMBOLS"];
 
-fn is_loopback_url(url: &str) -> bool {
-    let rest = url.split("://").nth(1).unwrap_or("");
-    rest.starts_with("127.") || rest.starts_with("localhost") || rest.starts_with("[::1]")
+/// True if `url`'s host is the loopback interface: `localhost`, `127.0.0.0/8` or
+/// `[::1]`. The host is parsed, not prefix-matched: `http://localhost.evil.example`
+/// and `http://127.0.0.1@evil.example` are not loopback.
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 fn parse_env_value(v: &str) -> toml::Value {
@@ -874,13 +1205,79 @@ mod tests {
     }
 
     #[test]
-    fn shipped_config_files_are_valid() {
-        for name in ["default.toml", "stress.toml"] {
+    fn shipped_config_files_are_valid_and_say_their_mode() {
+        for (name, mode, rest) in [
+            ("default.toml", Mode::Paper, "http://127.0.0.1:18080"),
+            ("stress.toml", Mode::Paper, "http://127.0.0.1:18080"),
+            ("demo.toml", Mode::Demo, "https://demo-fapi.binance.com"),
+            ("testnet.toml", Mode::Testnet, "https://testnet.binancefuture.com"),
+            ("live.toml", Mode::Live, "https://fapi.binance.com"),
+        ] {
             let path = format!("{}/../../config/{name}", env!("CARGO_MANIFEST_DIR"));
             let text = std::fs::read_to_string(&path).unwrap();
             let c = Config::from_toml_str(&text, &path).unwrap();
-            assert_eq!(c.mode, Mode::Paper, "{name}");
+            assert_eq!(c.mode, mode, "{name}");
+            assert_eq!(c.venue.rest_url, rest, "{name}");
+            assert!(c.executor.exchange_stops, "{name}");
         }
+    }
+
+    #[test]
+    fn empty_urls_take_the_modes_defaults() {
+        let c = Config::from_toml_str("mode = \"demo\"\n[venue]\nrest_url = \"\"\nws_url = \"\"\n", "t").unwrap();
+        assert_eq!(c.venue.rest_url, "https://demo-fapi.binance.com");
+        assert_eq!(c.venue.ws_url, "wss://fstream.binancefuture.com");
+        assert_eq!(c.venue.user_ws_url, c.venue.ws_url);
+        let c = Config::from_toml_str("[mock]\nlisten = \"127.0.0.1:19999\"\n[venue]\nrest_url = \"\"\nws_url = \"\"\n", "t").unwrap();
+        assert_eq!(c.venue.rest_url, "http://127.0.0.1:19999");
+        assert_eq!(c.venue.ws_url, "ws://127.0.0.1:19999");
+    }
+
+    #[test]
+    fn the_loopback_guard_parses_the_host() {
+        for (url, loopback) in [
+            ("http://127.0.0.1:18080", true),
+            ("http://127.9.9.9", true),
+            ("http://localhost:1", true),
+            ("ws://[::1]:80", true),
+            ("http://localhost.evil.example", false),
+            ("http://127.0.0.1.evil.example", false),
+            ("http://127.0.0.1@evil.example", false),
+            ("https://fapi.binance.com", false),
+            ("not a url", false),
+        ] {
+            assert_eq!(is_loopback_url(url), loopback, "{url}");
+        }
+        let e = Config::from_toml_str("[venue]\nrest_url = \"http://localhost.evil.example\"\n", "t")
+            .unwrap_err();
+        assert!(e.to_string().contains("venue.rest_url"), "{e}");
+    }
+
+    #[test]
+    fn outside_paper_keys_never_travel_in_clear_text_and_stops_stay_on() {
+        let e = Config::from_toml_str("mode = \"live\"\n[venue]\nrest_url = \"http://fapi.binance.com\"\n", "t")
+            .unwrap_err();
+        assert!(e.to_string().contains("https"), "{e}");
+        let e = Config::from_toml_str("mode = \"demo\"\n[executor]\nexchange_stops = false\n", "t")
+            .unwrap_err();
+        assert!(e.to_string().contains("executor.exchange_stops"), "{e}");
+        // A demo venue on loopback (the mock posing as Demo in tests) is allowed.
+        Config::from_toml_str("mode = \"demo\"\n[venue]\nrest_url = \"http://127.0.0.1:1\"\nws_url = \"ws://127.0.0.1:1\"\n", "t").unwrap();
+    }
+
+    #[test]
+    fn an_environment_variable_that_maps_to_no_key_is_an_error() {
+        let e = Config::from_toml_with_env("", "t", [("SHMTRADER_LEVERAGE", "7")]).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("SHMTRADER_LEVERAGE"), "{msg}");
+        assert!(msg.contains("SHMTRADER_RISK__LEVERAGE"), "{msg}");
+        // The tools' own variables are not config keys and pass.
+        Config::from_toml_with_env(
+            "",
+            "t",
+            [("SHMTRADER_DATA", "/x"), ("SHMTRADER_TALIB_REF", "/y"), ("SHMTRADER_MODE", "paper")],
+        )
+        .unwrap();
     }
 
     #[test]
@@ -900,8 +1297,6 @@ mod tests {
     fn bad_value_is_named() {
         let e = Config::from_toml_str("[rings]\nticks = 1000\n", "t").unwrap_err();
         assert!(e.to_string().contains("rings.ticks"), "{e}");
-        let e = Config::from_toml_str("[risk]\nleverage = 0\n", "t").unwrap_err();
-        assert!(e.to_string().contains("risk.leverage"), "{e}");
         let e = Config::from_toml_str("[risk]\nleverage = \"ten\"\n", "t").unwrap_err();
         assert!(e.to_string().contains("leverage"), "{e}");
     }

@@ -68,6 +68,34 @@ pub struct RiskEngine {
     day: u64,
     day_start_equity: f64,
     stats: StatsAggregator,
+    /// Bit `i` set: entries on symbol `i` are blocked (see [`RiskEngine::block_entries`]).
+    blocked: u64,
+    /// Bit `i` set: symbol `i` is marked by mark prices ([`RiskEngine::on_mark`]), so a
+    /// trade print no longer re-marks its position.
+    mark_fed: u64,
+    /// Last mark price per symbol (0 = none yet).
+    marks: Vec<f64>,
+    /// Per-symbol notional cap (the venue's leverage bracket), at most
+    /// `max_symbol_notional_usd`.
+    caps: Vec<f64>,
+}
+
+/// The part of the risk state that must outlive a launch: journaled by the executor
+/// and restored at start, so a relaunch after a 9 % drawdown does not get a fresh 10 %
+/// allowance, a daily loss limit hit this morning still holds this afternoon, and the
+/// kill switch stays on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PersistedRisk {
+    /// Highest equity seen.
+    pub peak_equity: f64,
+    /// UTC day number of `day_start_equity` (`ts / NS_PER_DAY`).
+    pub day: u64,
+    /// Equity at the start of that day.
+    pub day_start_equity: f64,
+    /// Kill switch.
+    pub kill_switch: bool,
+    /// The drawdown from the peak is at or past the limit (new entries halted).
+    pub drawdown_halted: bool,
 }
 
 impl RiskEngine {
@@ -115,8 +143,101 @@ impl RiskEngine {
             day: u64::MAX,
             day_start_equity: params.starting_equity,
             stats: StatsAggregator::new(),
+            blocked: 0,
+            mark_fed: 0,
+            marks: vec![0.0; rules.len()],
+            caps: vec![params.max_symbol_notional_usd; rules.len()],
             p: params,
         })
+    }
+
+    /// Blocks (or unblocks) new entries on a symbol: a position the journal cannot
+    /// explain, a symbol that left TRADING. Exits are never blocked.
+    pub fn block_entries(&mut self, symbol_id: u32, on: bool) {
+        if (symbol_id as usize) < self.n {
+            if on {
+                self.blocked |= 1u64 << symbol_id;
+            } else {
+                self.blocked &= !(1u64 << symbol_id);
+            }
+        }
+    }
+
+    /// Entries on the symbol are blocked.
+    pub fn entries_blocked(&self, symbol_id: u32) -> bool {
+        (symbol_id as usize) < self.n && self.blocked & (1u64 << symbol_id) != 0
+    }
+
+    /// Caps the notional held in one symbol below `max_symbol_notional_usd` (the
+    /// exchange's leverage bracket at the configured leverage).
+    pub fn set_symbol_notional_cap(&mut self, symbol_id: u32, cap_usd: f64) {
+        if let Some(c) = self.caps.get_mut(symbol_id as usize) {
+            if cap_usd.is_finite() && cap_usd > 0.0 {
+                *c = cap_usd.min(self.p.max_symbol_notional_usd);
+            }
+        }
+    }
+
+    /// The state to journal (see [`PersistedRisk`]).
+    pub fn persisted(&self) -> PersistedRisk {
+        PersistedRisk {
+            peak_equity: self.peak_equity,
+            day: self.day,
+            day_start_equity: self.day_start_equity,
+            kill_switch: self.kill,
+            drawdown_halted: self.drawdown() >= self.p.max_drawdown,
+        }
+    }
+
+    /// Restores journaled state after the journal's fills were replayed: the peak
+    /// equity never goes down, the day's starting equity is kept while it is the same
+    /// UTC day as `now_ns`, the kill switch is restored.
+    pub fn restore(&mut self, s: &PersistedRisk, now_ns: u64) {
+        if s.peak_equity.is_finite() && s.peak_equity > self.peak_equity {
+            self.peak_equity = s.peak_equity;
+        }
+        let today = now_ns / NS_PER_DAY;
+        if s.day == today && s.day_start_equity.is_finite() && s.day_start_equity > 0.0 {
+            self.day = today;
+            self.day_start_equity = s.day_start_equity;
+        }
+        self.kill = self.kill || s.kill_switch;
+    }
+
+    /// Sets equity to the account's: the wallet balance (realized PnL, fees and funding
+    /// already in it) plus the open positions' unrealized PnL. Used at start and on
+    /// each balance update from the venue, so sizing and the drawdown limit see the
+    /// account, not a local estimate. Statistics (realized, fees) are not touched.
+    pub fn set_wallet_balance(&mut self, wallet: f64) {
+        if wallet.is_finite() {
+            self.cash = wallet;
+            let eq = self.equity();
+            if eq > self.peak_equity {
+                self.peak_equity = eq;
+            }
+        }
+    }
+
+    /// Wallet balance as the engine has it (starting equity + realized − fees + funding,
+    /// or the venue's figure once [`set_wallet_balance`](Self::set_wallet_balance) ran).
+    pub fn wallet_balance(&self) -> f64 {
+        self.cash
+    }
+
+    /// A mark price: open positions are valued at the mark from now on (as Binance
+    /// values them), and trade prints no longer re-mark the symbol.
+    pub fn on_mark(&mut self, symbol_id: u32, mark: f64, ts_ns: u64) {
+        let i = symbol_id as usize;
+        if i >= self.n || !mark.is_finite() || mark <= 0.0 {
+            return;
+        }
+        self.mark_fed |= 1u64 << i;
+        self.marks[i] = mark;
+        self.roll_day(ts_ns);
+        if !self.slots[i].pos.is_flat() {
+            self.slots[i].pos.mark(mark);
+            self.refresh_unrealized(i);
+        }
     }
 
     /// Parameters in force.
@@ -210,6 +331,32 @@ impl RiskEngine {
         }
     }
 
+    /// Records why a position is being closed by an order the engine did not emit (an
+    /// exchange-held stop that triggered), so the trade's outcome carries that reason;
+    /// no-op when an exit is already in flight or the symbol is flat.
+    pub fn note_exit(&mut self, symbol_id: u32, reason: ExitReason) {
+        if let Some(s) = self.slots.get_mut(symbol_id as usize) {
+            if !s.pos.is_flat() && s.exit_pending.is_none() {
+                s.exit_pending = Some(reason);
+            }
+        }
+    }
+
+    /// A reduce-only exit of the whole position of one symbol now (a stop that could
+    /// not be placed, a flatten command), unless one is already in flight.
+    pub fn exit_now(
+        &mut self,
+        symbol_id: u32,
+        reason: ExitReason,
+        ts_ns: u64,
+    ) -> Option<ExitIntent> {
+        let i = symbol_id as usize;
+        if i >= self.n {
+            return None;
+        }
+        self.make_exit(i, reason, ts_ns, None)
+    }
+
     /// Supplies an ATR for a symbol from outside (e.g. analytics after a warm-up replay);
     /// 0 returns to the engine's own estimate.
     pub fn set_atr(&mut self, symbol_id: u32, atr: f64) {
@@ -270,8 +417,10 @@ impl RiskEngine {
         if self.slots[i].pos.is_flat() {
             return None;
         }
-        self.slots[i].pos.mark(price);
-        self.refresh_unrealized(i);
+        if self.mark_fed & (1u64 << i) == 0 {
+            self.slots[i].pos.mark(price);
+            self.refresh_unrealized(i);
+        }
         if self.slots[i].exit_pending.is_some() {
             return None;
         }
@@ -340,6 +489,9 @@ impl RiskEngine {
         let i = req.symbol_id as usize;
         if i >= self.n || !req.price.is_finite() || req.price <= 0.0 {
             return Err(RefuseReason::InvalidRequest);
+        }
+        if self.blocked & (1u64 << i) != 0 {
+            return Err(RefuseReason::SymbolBlocked);
         }
         let slot = &self.slots[i];
         if slot.pending.is_some() {
@@ -426,11 +578,12 @@ impl RiskEngine {
 
         let atr = self.market.atr(i).ok_or(RefuseReason::VolatilityUnknown)?;
         let dd_scale = drawdown_scale(&self.p, dd);
-        let headroom = self.p.max_symbol_notional_usd - existing_notional;
+        let cap = self.caps[i];
+        let headroom = cap - existing_notional;
         if headroom <= 0.0 {
             return Err(RefuseReason::MaxSymbolNotional {
                 would_be_usd: existing_notional,
-                max_usd: self.p.max_symbol_notional_usd,
+                max_usd: cap,
             });
         }
         let sized = size_entry(
@@ -554,9 +707,15 @@ impl RiskEngine {
             Some(pe) if pe.side == f.side => pe.signal_seq,
             _ => self.slots[i].pos.signal_seq(),
         };
-        let eff = self.slots[i]
-            .pos
-            .apply_fill(f.side, steps, f.price, f.fee, f.ts_ns, seq);
+        let eff = self.slots[i].pos.apply_fill_realizing(
+            f.side,
+            steps,
+            f.price,
+            f.fee,
+            f.ts_ns,
+            seq,
+            f.realized_pnl,
+        );
         self.realized += eff.realized_pnl;
         self.fees += f.fee;
         self.cash += eff.realized_pnl - f.fee;
@@ -599,9 +758,13 @@ impl RiskEngine {
             slot.plan = ExitPlan::default();
             slot.exit_pending = None;
         }
-        // Mark at the last trade seen (the fill price before any): a stale mark from an
-        // earlier trade on this symbol would misstate the new position's PnL.
-        let last = self.market.last_price(i);
+        // Mark at the last mark price (with a mark feed) or the last trade seen (the fill
+        // price before any): a stale mark would misstate the new position's PnL.
+        let last = if self.mark_fed & (1u64 << i) != 0 {
+            self.marks[i]
+        } else {
+            self.market.last_price(i)
+        };
         slot.pos.mark(if last > 0.0 { last } else { f.price });
         let is_open = !slot.pos.is_flat();
         self.recount(i, before);
@@ -640,6 +803,15 @@ impl RiskEngine {
         self.cash += pnl;
         self.refresh_unrealized(i);
         Ok(pnl)
+    }
+
+    /// Books an account-level funding settlement the venue reported (its balance
+    /// update carries no symbol for cross positions): the funding statistic only — the
+    /// wallet balance itself comes from the venue.
+    pub fn book_funding(&mut self, amount: f64) {
+        if amount.is_finite() {
+            self.funding += amount;
+        }
     }
 
     /// Records the current equity on the statistics' equity curve (call periodically,

@@ -11,7 +11,7 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum RiskError {
     /// A [`crate::RiskParams`] field is out of range; `field` is the config key.
-    #[error("invalid risk parameter `{field}`: {reason}")]
+    #[error("config key `{field}`: {reason}")]
     InvalidParam {
         /// Config key of the bad field.
         field: &'static str,

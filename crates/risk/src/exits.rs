@@ -109,6 +109,20 @@ impl ExitPlan {
         self.trail_armed
             .then_some(self.dir * (self.best_f - self.trail_dist))
     }
+    /// The price at which the position is given up now: the trailing stop once armed
+    /// (it is the tighter one), else the stop. The exchange-held stop follows it.
+    pub fn protective_stop_px(&self) -> f64 {
+        match self.trailing_stop_px() {
+            Some(t) if self.dir * t > self.stop_f => t,
+            _ => self.stop_px(),
+        }
+    }
+
+    /// +1 for a long plan, −1 for a short one, 0 when there is no position.
+    pub fn direction(&self) -> f64 {
+        self.dir
+    }
+
     /// Best price seen since entry.
     pub fn best_px(&self) -> f64 {
         self.dir * self.best_f

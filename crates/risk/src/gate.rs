@@ -162,6 +162,16 @@ pub enum RefuseReason {
         /// Exchange minimum.
         min_notional_usd: f64,
     },
+    /// Entries on this symbol are blocked: the account holds a position this instance
+    /// cannot explain (a manual trade), the symbol left TRADING, or entries were stopped
+    /// by command.
+    SymbolBlocked,
+    /// The order budget (orders per 10 s / per minute, request weight) has no room for
+    /// an entry: the rest is kept for stops and exits.
+    OrderRate,
+    /// The account is at the limit of open conditional orders, so the entry could not
+    /// get its protective stop.
+    NoStopCapacity,
 }
 
 impl RefuseReason {
@@ -183,6 +193,9 @@ impl RefuseReason {
             RefuseReason::InsufficientMargin { .. } => 13,
             RefuseReason::BelowMinQty { .. } => 14,
             RefuseReason::BelowMinNotional { .. } => 15,
+            RefuseReason::SymbolBlocked => 16,
+            RefuseReason::OrderRate => 17,
+            RefuseReason::NoStopCapacity => 18,
         }
     }
 
@@ -204,6 +217,9 @@ impl RefuseReason {
             RefuseReason::InsufficientMargin { .. } => "insufficient_margin",
             RefuseReason::BelowMinQty { .. } => "below_min_qty",
             RefuseReason::BelowMinNotional { .. } => "below_min_notional",
+            RefuseReason::SymbolBlocked => "symbol_blocked",
+            RefuseReason::OrderRate => "order_rate",
+            RefuseReason::NoStopCapacity => "no_stop_capacity",
         }
     }
 }
@@ -289,4 +305,7 @@ pub struct FillReport {
     pub fee: f64,
     /// Execution time.
     pub ts_ns: u64,
+    /// The exchange's realized PnL of this execution (`rp`), when it came from the
+    /// venue: the account's own figure replaces the locally computed one.
+    pub realized_pnl: Option<f64>,
 }

@@ -12,6 +12,7 @@
 //! [`PaperBroker`] / [`FillModel`], [`ShadowBook`] (what an untraded signal would
 //! have made) and [`StatsAggregator`].
 
+pub mod budget;
 pub mod correlation;
 pub mod engine;
 pub mod error;
@@ -24,9 +25,11 @@ pub mod position;
 pub mod shadow;
 pub mod sizing;
 pub mod stats;
+pub mod stops;
 
+pub use budget::{BudgetExceeded, BudgetLimits, OrderBudget, OrderClass};
 pub use correlation::{CorrelationTracker, MAX_CORR_WINDOW};
-pub use engine::{RiskEngine, NS_PER_DAY};
+pub use engine::{PersistedRisk, RiskEngine, NS_PER_DAY};
 pub use error::{Result, RiskError};
 pub use exits::ExitPlan;
 pub use gate::{Decision, EntryRequest, ExitIntent, FillReport, OrderIntent, RefuseReason};
@@ -40,3 +43,7 @@ pub use position::{ClosedTrade, FillEffect, Position};
 pub use shadow::ShadowBook;
 pub use sizing::{drawdown_scale, size_entry, vol_scale, SizedOrder};
 pub use stats::{StatsAggregator, TradingStats};
+pub use stops::{
+    stop_target, take_profit_target, RestingStop, StopAction, StopFailure, StopKeeper, StopKind,
+    StopParams, StopTarget,
+};

@@ -3,6 +3,7 @@
 use crate::correlation::MAX_CORR_WINDOW;
 use crate::error::{Result, RiskError};
 use shmtrader_core::config::RiskConfig;
+use shmtrader_core::Config;
 
 /// How market impact grows with order size in paper fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,18 +139,56 @@ impl Default for RiskParams {
 }
 
 impl RiskParams {
-    /// Defaults overlaid with the keys `config/default.toml` already has under `[risk]`.
-    ///
-    /// `stop_loss_pct` / `take_profit_pct` are not mapped: exits here are in ATRs so they
-    /// follow volatility; `slippage` becomes the default half-spread.
+    /// The one mapping from the configuration, used by the executor and the backtest
+    /// alike: `[risk]` key for key (the defaults above are the config file's), the bar
+    /// interval and ATR period from `[indicators]` (bars are shared with the strategy),
+    /// and the starting equity from `[mock]` (paper; a real account replaces it with
+    /// its own equity at start).
+    pub fn from_config(c: &Config) -> RiskParams {
+        RiskParams {
+            bar_interval_ns: c.indicators.bar_interval_ms.saturating_mul(1_000_000),
+            atr_period: c.indicators.atr,
+            starting_equity: c.mock.starting_balance,
+            ..RiskParams::from_core(&c.risk)
+        }
+    }
+
+    /// The `[risk]` section alone, key for key; other fields keep their defaults.
     pub fn from_core(cfg: &RiskConfig) -> RiskParams {
+        use shmtrader_core::config::ImpactShape;
         RiskParams {
             base_position_usd: cfg.base_position_usd,
             leverage: cfg.leverage,
+            target_volatility: cfg.target_volatility,
+            min_vol_scale: cfg.min_vol_scale,
+            max_vol_scale: cfg.max_vol_scale,
+            bump_to_min_qty: cfg.bump_to_min_qty,
             max_concurrent_positions: cfg.max_concurrent_positions,
+            max_symbol_notional_usd: cfg.max_symbol_notional_usd,
+            allow_pyramiding: cfg.allow_pyramiding,
+            allow_reverse: cfg.allow_reverse,
+            correlation_window: cfg.correlation_window,
+            correlation_min_samples: cfg.correlation_min_samples,
+            correlation_threshold: cfg.correlation_threshold,
+            drawdown_scale_start: cfg.drawdown_scale_start,
+            drawdown_min_scale: cfg.drawdown_min_scale,
+            max_drawdown: cfg.max_drawdown,
+            daily_loss_limit: cfg.daily_loss_limit,
+            stop_atr_mult: cfg.stop_atr_mult,
+            take_profit_atr_mult: cfg.take_profit_atr_mult,
+            trail_activation_atr_mult: cfg.trail_activation_atr_mult,
+            trail_distance_atr_mult: cfg.trail_distance_atr_mult,
             max_hold_ns: cfg.max_hold_ms.saturating_mul(1_000_000),
             taker_fee: cfg.taker_fee,
+            maker_fee: cfg.maker_fee,
             default_half_spread_bps: cfg.slippage * 10_000.0,
+            impact_coeff_bps: cfg.impact_coeff_bps,
+            impact_typical_notional_usd: cfg.impact_typical_notional_usd,
+            impact_model: match cfg.impact_model {
+                ImpactShape::Sqrt => ImpactModel::SquareRoot,
+                ImpactShape::Linear => ImpactModel::Linear,
+            },
+            latency_ns: cfg.paper_latency_ms.saturating_mul(1_000_000),
             ..RiskParams::default()
         }
     }
@@ -190,33 +229,33 @@ impl RiskParams {
                 ))
             }
         };
-        positive("starting_equity", self.starting_equity)?;
-        positive("base_position_usd", self.base_position_usd)?;
+        positive("mock.starting_balance", self.starting_equity)?;
+        positive("risk.base_position_usd", self.base_position_usd)?;
         if !(1..=125).contains(&self.leverage) {
             return Err(bad(
-                "leverage",
+                "risk.leverage",
                 format!("must be 1..=125, got {}", self.leverage),
             ));
         }
-        positive("target_volatility", self.target_volatility)?;
-        positive("min_vol_scale", self.min_vol_scale)?;
-        positive("max_vol_scale", self.max_vol_scale)?;
+        positive("risk.target_volatility", self.target_volatility)?;
+        positive("risk.min_vol_scale", self.min_vol_scale)?;
+        positive("risk.max_vol_scale", self.max_vol_scale)?;
         if self.min_vol_scale > self.max_vol_scale {
-            return Err(bad("min_vol_scale", "must be <= max_vol_scale"));
+            return Err(bad("risk.min_vol_scale", "must be <= max_vol_scale"));
         }
         if self.atr_period == 0 || self.atr_period > 10_000 {
-            return Err(bad("atr_period", "must be 1..=10000"));
+            return Err(bad("indicators.atr", "must be 1..=10000"));
         }
         if self.bar_interval_ns < 1_000_000 {
-            return Err(bad("bar_interval_ns", "must be at least 1 ms"));
+            return Err(bad("indicators.bar_interval_ms", "must be at least 1 ms"));
         }
         if self.max_concurrent_positions == 0 || self.max_concurrent_positions > 64 {
-            return Err(bad("max_concurrent_positions", "must be 1..=64"));
+            return Err(bad("risk.max_concurrent_positions", "must be 1..=64"));
         }
-        positive("max_symbol_notional_usd", self.max_symbol_notional_usd)?;
+        positive("risk.max_symbol_notional_usd", self.max_symbol_notional_usd)?;
         if self.correlation_window < 2 || self.correlation_window as usize > MAX_CORR_WINDOW {
             return Err(bad(
-                "correlation_window",
+                "risk.correlation_window",
                 format!("must be 2..={MAX_CORR_WINDOW}"),
             ));
         }
@@ -224,7 +263,7 @@ impl RiskParams {
             || self.correlation_min_samples > self.correlation_window
         {
             return Err(bad(
-                "correlation_min_samples",
+                "risk.correlation_min_samples",
                 "must be 2..=correlation_window",
             ));
         }
@@ -232,22 +271,22 @@ impl RiskParams {
             && self.correlation_threshold > 0.0
             && self.correlation_threshold <= 1.0)
         {
-            return Err(bad("correlation_threshold", "must be in (0, 1]"));
+            return Err(bad("risk.correlation_threshold", "must be in (0, 1]"));
         }
-        fraction("max_drawdown", self.max_drawdown, true)?;
-        fraction("drawdown_scale_start", self.drawdown_scale_start, false)?;
+        fraction("risk.max_drawdown", self.max_drawdown, true)?;
+        fraction("risk.drawdown_scale_start", self.drawdown_scale_start, false)?;
         if self.drawdown_scale_start >= self.max_drawdown {
-            return Err(bad("drawdown_scale_start", "must be < max_drawdown"));
+            return Err(bad("risk.drawdown_scale_start", "must be < max_drawdown"));
         }
-        fraction("drawdown_min_scale", self.drawdown_min_scale, true)?;
-        fraction("daily_loss_limit", self.daily_loss_limit, true)?;
-        positive("stop_atr_mult", self.stop_atr_mult)?;
-        non_negative("take_profit_atr_mult", self.take_profit_atr_mult)?;
-        non_negative("trail_activation_atr_mult", self.trail_activation_atr_mult)?;
+        fraction("risk.drawdown_min_scale", self.drawdown_min_scale, true)?;
+        fraction("risk.daily_loss_limit", self.daily_loss_limit, true)?;
+        positive("risk.stop_atr_mult", self.stop_atr_mult)?;
+        non_negative("risk.take_profit_atr_mult", self.take_profit_atr_mult)?;
+        non_negative("risk.trail_activation_atr_mult", self.trail_activation_atr_mult)?;
         if self.trail_activation_atr_mult > 0.0 {
-            positive("trail_distance_atr_mult", self.trail_distance_atr_mult)?;
+            positive("risk.trail_distance_atr_mult", self.trail_distance_atr_mult)?;
         } else {
-            non_negative("trail_distance_atr_mult", self.trail_distance_atr_mult)?;
+            non_negative("risk.trail_distance_atr_mult", self.trail_distance_atr_mult)?;
         }
         let fee = |field: &'static str, v: f64| {
             if v.is_finite() && (-0.01..=0.01).contains(&v) {
@@ -259,12 +298,12 @@ impl RiskParams {
                 ))
             }
         };
-        fee("taker_fee", self.taker_fee)?;
-        fee("maker_fee", self.maker_fee)?;
-        non_negative("default_half_spread_bps", self.default_half_spread_bps)?;
-        non_negative("impact_coeff_bps", self.impact_coeff_bps)?;
+        fee("risk.taker_fee", self.taker_fee)?;
+        fee("risk.maker_fee", self.maker_fee)?;
+        non_negative("risk.slippage", self.default_half_spread_bps)?;
+        non_negative("risk.impact_coeff_bps", self.impact_coeff_bps)?;
         positive(
-            "impact_typical_notional_usd",
+            "risk.impact_typical_notional_usd",
             self.impact_typical_notional_usd,
         )?;
         Ok(())
@@ -297,14 +336,14 @@ mod tests {
                     leverage: 0,
                     ..Default::default()
                 },
-                "leverage",
+                "risk.leverage",
             ),
             (
                 RiskParams {
                     base_position_usd: f64::NAN,
                     ..Default::default()
                 },
-                "base_position_usd",
+                "risk.base_position_usd",
             ),
             (
                 RiskParams {
@@ -312,63 +351,63 @@ mod tests {
                     max_vol_scale: 2.0,
                     ..Default::default()
                 },
-                "min_vol_scale",
+                "risk.min_vol_scale",
             ),
             (
                 RiskParams {
                     correlation_window: 100_000,
                     ..Default::default()
                 },
-                "correlation_window",
+                "risk.correlation_window",
             ),
             (
                 RiskParams {
                     correlation_threshold: 1.5,
                     ..Default::default()
                 },
-                "correlation_threshold",
+                "risk.correlation_threshold",
             ),
             (
                 RiskParams {
                     max_drawdown: 0.0,
                     ..Default::default()
                 },
-                "max_drawdown",
+                "risk.max_drawdown",
             ),
             (
                 RiskParams {
                     drawdown_scale_start: 0.5,
                     ..Default::default()
                 },
-                "drawdown_scale_start",
+                "risk.drawdown_scale_start",
             ),
             (
                 RiskParams {
                     daily_loss_limit: -0.1,
                     ..Default::default()
                 },
-                "daily_loss_limit",
+                "risk.daily_loss_limit",
             ),
             (
                 RiskParams {
                     taker_fee: 0.5,
                     ..Default::default()
                 },
-                "taker_fee",
+                "risk.taker_fee",
             ),
             (
                 RiskParams {
                     max_concurrent_positions: 0,
                     ..Default::default()
                 },
-                "max_concurrent_positions",
+                "risk.max_concurrent_positions",
             ),
             (
                 RiskParams {
                     stop_atr_mult: 0.0,
                     ..Default::default()
                 },
-                "stop_atr_mult",
+                "risk.stop_atr_mult",
             ),
         ];
         for (p, field) in cases {

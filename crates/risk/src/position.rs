@@ -212,6 +212,22 @@ impl Position {
         ts_ns: u64,
         signal_seq: u64,
     ) -> FillEffect {
+        self.apply_fill_realizing(side, steps, price, fee, ts_ns, signal_seq, None)
+    }
+
+    /// [`apply_fill`](Self::apply_fill) with the realized PnL of the closing part given
+    /// by the venue (Binance's `rp`) instead of computed here.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_fill_realizing(
+        &mut self,
+        side: Side,
+        steps: u64,
+        price: f64,
+        fee: f64,
+        ts_ns: u64,
+        signal_seq: u64,
+        realized: Option<f64>,
+    ) -> FillEffect {
         let mut eff = FillEffect::default();
         if steps == 0 {
             return eff;
@@ -235,7 +251,9 @@ impl Position {
             let close = held.min(steps);
             let open = steps - close;
             let dir = self.size_steps.signum() as f64;
-            let pnl = (price - self.entry_px) * close as f64 * self.step * dir;
+            let pnl = realized
+                .filter(|r| r.is_finite())
+                .unwrap_or((price - self.entry_px) * close as f64 * self.step * dir);
             let fee_close = fee * close as f64 / steps as f64;
             self.realized_pnl += pnl;
             self.trade.realized += pnl;

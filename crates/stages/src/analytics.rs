@@ -230,7 +230,7 @@ impl MlGate {
         let p =
             shmtrader_ml::FilterParams::from_config(&cfg.ml, shmtrader_ml::RefitMode::Background);
         let err =
-            |e: shmtrader_ml::MlError| crate::error::StageError::Other(format!("ml filter: {e}"));
+            |e: shmtrader_ml::MlError| crate::error::StageError::Ml(e);
         let path = &gate.path;
         let filter = if path.exists() {
             match shmtrader_ml::OnlineFilter::load(p.clone(), path) {
@@ -249,7 +249,7 @@ impl MlGate {
         let risk = RiskParams::from_core(&cfg.risk);
         gate.shadow = Some(
             ShadowBook::new(&risk, cfg.risk.base_position_usd, SHADOW_CAPACITY)
-                .map_err(|e| crate::error::StageError::Other(format!("ml shadow trades: {e}")))?,
+                ?,
         );
         gate.filter = Some(filter);
         Ok(gate)

@@ -1,28 +1,60 @@
-//! The executor stage: signals and ticks in; risk gate, journaled orders, paper fills,
-//! exits on every tick; closed trades out to the outcomes ring; trading figures and
-//! positions into the control block.
+//! The executor stage: signals, ticks and mark prices in; risk gate, journaled orders,
+//! exchange-held stops, fills from the venue, exits on every tick; closed trades out
+//! to the outcomes ring; trading figures and positions into the control block.
 //!
 //! With `executor.venue = "exchange"` (the default) orders go to the venue over signed
-//! REST (in paper mode the mock exchange the launcher started, so paper trading runs
-//! the code that trades live); with `"simulated"` the in-process paper broker fills
-//! them. The journal discipline (intent durable before send, deterministic ids,
-//! reconciliation on start) is the same either way.
+//! REST and fills come back on its user-data stream (in paper mode the mock exchange
+//! the launcher started, so paper trading runs the code that trades live); with
+//! `"simulated"` the in-process paper broker fills them. The journal discipline (intent
+//! durable before send, ids unique per launch, reconciliation on start) is the same.
 
 use crate::error::Result;
-use crate::exec_core::{ExecCore, SignalResult};
+use crate::exec::{Broker, ExecCore, ExecSettings, SignalResult};
 use crate::runtime::{counter, fig, hist, stage_idx, StageCtx};
-use shmtrader_core::Outcome;
-use shmtrader_risk::RiskParams;
+use crate::venue::{VenueHandle, VenueSettings};
+use shmtrader_core::config::StopWorkingType;
+use shmtrader_core::{Config, ExecVenue, Mode, Outcome};
+use shmtrader_journal::WorkingType;
+use shmtrader_risk::{BudgetLimits, PaperBroker, RiskParams, StopParams};
 use shmtrader_shm::clock::{mono_ns, now_ns};
 use shmtrader_shm::{consumer_id, ring_id, Read};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-/// Risk parameters from the config (bar interval shared with the strategy).
-pub fn risk_params(cfg: &shmtrader_core::Config) -> RiskParams {
-    let mut p = RiskParams::from_core(&cfg.risk);
-    p.bar_interval_ns = cfg.indicators.bar_interval_ms.saturating_mul(1_000_000);
-    p
+/// Risk parameters from the config (the one mapping, shared with the backtest).
+pub fn risk_params(cfg: &Config) -> RiskParams {
+    RiskParams::from_config(cfg)
+}
+
+/// The executor core's settings from the config.
+pub fn exec_settings(cfg: &Config, segments_created_ns: u64) -> ExecSettings {
+    let e = &cfg.executor;
+    let exchange = e.venue == ExecVenue::Exchange;
+    ExecSettings {
+        instance: cfg.instance.clone(),
+        symbols: cfg.symbols.clone(),
+        journal_dir: PathBuf::from(&e.journal_dir),
+        risk: risk_params(cfg),
+        budget: BudgetLimits {
+            orders_10s: e.max_orders_per_10s,
+            orders_1m: e.max_orders_per_min,
+            weight_1m: e.max_weight_per_min,
+            entry_share: e.entry_budget,
+        },
+        stops: (exchange && e.exchange_stops).then_some(StopParams {
+            extra_atr: e.stop_extra_atr,
+            take_profit: e.exchange_take_profit,
+            ack_timeout_ns: e.stop_ack_timeout_ms.saturating_mul(1_000_000),
+            replace_min_interval_ns: e.stop_replace_min_interval_ms.saturating_mul(1_000_000),
+        }),
+        working_type: match e.stop_working_type {
+            StopWorkingType::Mark => WorkingType::MarkPrice,
+            StopWorkingType::Contract => WorkingType::ContractPrice,
+        },
+        fill_timeout_ns: e.fill_timeout_ms.saturating_mul(1_000_000),
+        segments_created_ns,
+    }
 }
 
 /// Runs until asked to stop, then drains its inputs.
@@ -35,51 +67,41 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     )?;
     let mut ticks = inst.consumer(&inst.ticks, ring_id::TICKS, consumer_id::EXECUTOR_TICKS)?;
     let mut outcomes = inst.producer(&inst.outcomes, &[stage_idx::ANALYTICS])?;
-    let venue = match ctx.cfg.executor.venue {
-        shmtrader_core::ExecVenue::Simulated => None,
-        shmtrader_core::ExecVenue::Exchange => Some(connect_venue(&mut ctx)?),
+    let bell = inst.control.doorbell_ref(stage_idx::EXECUTOR)?;
+    let settings = exec_settings(&ctx.cfg, inst.control.created_ns());
+    let (broker, startup) = match ctx.cfg.executor.venue {
+        ExecVenue::Simulated => (
+            Broker::Paper(Box::new(PaperBroker::new(&settings.risk))),
+            None,
+        ),
+        ExecVenue::Exchange => {
+            let b2 = inst.control.doorbell_ref(stage_idx::EXECUTOR)?;
+            let wake: crate::venue::Wake = Arc::new(move || b2.ring());
+            let (h, s) = connect_venue(&mut ctx, wake)?;
+            (Broker::Venue(h), Some(s))
+        }
     };
-    let (mut core, replay) = ExecCore::open(
-        &ctx.cfg.instance,
-        &ctx.cfg.symbols,
-        risk_params(&ctx.cfg),
-        Path::new(&ctx.cfg.executor.journal_dir),
-        now_ns(),
-        venue,
-    )?;
-    core.set_max_orders_per_10s(ctx.cfg.executor.max_orders_per_10s as usize);
+    let (mut core, replay) = ExecCore::open(settings, broker, startup, now_ns())?;
     tracing::info!(
+        launch = replay.launch,
+        new_launch = replay.new_launch,
         fills = replay.fills,
-        lost_in_flight = replay.resolved_lost,
+        external_fills = replay.external_fills,
+        settled = replay.settled,
+        recovered_fills = replay.recovered_fills,
+        stops_adopted = replay.stops_adopted,
+        stops_placed = replay.stops_placed,
+        foreign = ?replay.foreign,
         torn_bytes = replay.torn_bytes,
         open = core.risk().open_positions(),
-        "journal replayed"
+        "journal replayed and reconciled"
     );
-    // Outcomes derived during replay that the ring does not hold yet (the crash came
-    // between the fill and its publication) are published now; older ones are not.
-    let ws = outcomes.next_seq();
-    let last_pub = if ws > 0 {
-        inst.outcomes.get(ws - 1)
-    } else {
-        None
-    };
-    let created = inst.control.created_ns();
-    let skip = match last_pub {
-        Some(l) => replay
-            .outcomes
-            .iter()
-            .position(|o| o.signal_seq == l.signal_seq && o.exit_ts_ns == l.exit_ts_ns)
-            .map(|i| i + 1)
-            .unwrap_or(replay.outcomes.len()),
-        None => replay
-            .outcomes
-            .iter()
-            .take_while(|o| o.exit_ts_ns < created)
-            .count(),
-    };
-    for o in &replay.outcomes[skip..] {
-        outcomes.push(o);
+    if let Some(b) = core.take_live_banner() {
+        let line = format!("shmtrader executor: about to trade the {b}");
+        tracing::warn!("{line}");
+        eprintln!("{line}");
     }
+    publish_replayed(&inst, &mut outcomes, &replay.outcomes);
 
     let slot = &inst.control.block().stages[ctx.idx];
     let (h_hop, h_e2e) = (
@@ -88,11 +110,17 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     );
     let wait = ctx.cfg.stages.executor.clone();
     let spin_only = wait.wait == shmtrader_core::WaitMode::Spin;
-    let bell = inst.control.doorbell_ref(stage_idx::EXECUTOR)?;
-    let kill_file = std::path::PathBuf::from(&ctx.cfg.executor.kill_switch_file);
+    let kill_file = PathBuf::from(&ctx.cfg.executor.kill_switch_file);
     let mut closed: Vec<Outcome> = Vec::with_capacity(16);
     ctx.running();
     let mut last_figs = 0u64;
+    let push = |outcomes: &mut shmtrader_shm::Producer<Outcome>, closed: &[Outcome]| {
+        for o in closed {
+            outcomes.push(o);
+            slot.counters[counter::OUTCOMES].fetch_add(1, Ordering::Relaxed);
+            slot.records_out.fetch_add(1, Ordering::Relaxed);
+        }
+    };
     loop {
         let mut did = 0u32;
         loop {
@@ -100,7 +128,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                 Read::Record(seq, s) => {
                     let now = now_ns();
                     h_hop.record(now.saturating_sub(s.publish_ts_ns));
-                    match core.on_signal(seq, &s, s.exchange_ts_ns)? {
+                    match core.on_signal(seq, &s, s.exchange_ts_ns, now)? {
                         SignalResult::Ordered => {
                             slot.counters[counter::ORDERS].fetch_add(1, Ordering::Relaxed);
                             h_e2e.record(now_ns().saturating_sub(s.recv_ts_ns));
@@ -131,16 +159,12 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                 Read::Record(_, t) => {
                     closed.clear();
                     let before = core.orders();
-                    core.on_tick(&t, &mut closed)?;
+                    core.on_tick(&t, now_ns(), &mut closed)?;
                     if core.orders() > before {
                         slot.counters[counter::ORDERS]
                             .fetch_add(core.orders() - before, Ordering::Relaxed);
                     }
-                    for o in &closed {
-                        outcomes.push(o);
-                        slot.counters[counter::OUTCOMES].fetch_add(1, Ordering::Relaxed);
-                        slot.records_out.fetch_add(1, Ordering::Relaxed);
-                    }
+                    push(&mut outcomes, &closed);
                     ticks.commit();
                     slot.records_in.fetch_add(1, Ordering::Relaxed);
                     did += 1;
@@ -153,26 +177,24 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                 Read::Empty => break,
             }
         }
-        closed.clear();
-        // No clock read or channel poll per loop pass unless an order is out.
-        let answered = if core.venue_in_flight() > 0 {
-            core.poll_venue(now_ns(), &mut closed)?
-        } else {
-            0
-        };
-        for o in &closed {
-            outcomes.push(o);
-            slot.counters[counter::OUTCOMES].fetch_add(1, Ordering::Relaxed);
-            slot.records_out.fetch_add(1, Ordering::Relaxed);
+        // One atomic load per pass; the channel is read only when something waits.
+        if core.venue_pending() {
+            closed.clear();
+            let before = core.orders();
+            did += core.poll_venue(now_ns(), &mut closed)? as u32;
+            if core.orders() > before {
+                slot.counters[counter::ORDERS].fetch_add(core.orders() - before, Ordering::Relaxed);
+            }
+            push(&mut outcomes, &closed);
         }
-        did += answered as u32;
         let now = mono_ns();
         if now.saturating_sub(last_figs) > 100_000_000 {
+            let wall = now_ns();
             let kill = kill_file.exists();
-            if kill != core.risk().kill_switch() {
-                tracing::warn!(kill, file = %kill_file.display(), "kill switch changed");
-                core.set_kill_switch(kill, now_ns())?;
-            }
+            core.set_kill_switch(kill, wall, wall)?;
+            closed.clear();
+            core.housekeeping(wall, &mut closed)?;
+            push(&mut outcomes, &closed);
             publish_figures(&ctx, &core);
             last_figs = now;
         }
@@ -181,73 +203,98 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             if ctx.should_stop() {
                 break;
             }
-            // Venue answers arrive on a channel, not a ring: poll them every 200 µs
-            // while orders are out.
-            let timeout = if core.venue_in_flight() > 0 {
-                std::time::Duration::from_micros(200)
-            } else {
-                ctx.wait_timeout()
-            };
             bell.wait_until(
-                || signals.has_data() || ticks.has_data(),
+                || signals.has_data() || ticks.has_data() || core.venue_pending(),
                 wait.spin_iters,
                 spin_only,
-                timeout,
+                ctx.wait_timeout(),
             );
         }
     }
     // A clean stop waits (briefly) for the venue's answers to orders already sent, so
     // the journal ends with every order settled.
     let deadline = mono_ns() + 2_000_000_000;
-    while core.venue_in_flight() > 0 && mono_ns() < deadline {
+    while core.in_flight() > 0 && mono_ns() < deadline {
         closed.clear();
         core.poll_venue(now_ns(), &mut closed)?;
-        for o in &closed {
-            outcomes.push(o);
-        }
+        push(&mut outcomes, &closed);
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
+    core.close(now_ns())?;
     publish_figures(&ctx, &core);
     ctx.stopped();
     Ok(())
 }
 
-/// Connects to the venue, retrying for a while: the launcher starts the mock exchange
-/// first, but it may not be listening yet.
-fn connect_venue(ctx: &mut StageCtx) -> Result<crate::venue::RestVenue> {
+/// Outcomes derived during replay that the ring does not hold yet (the crash came
+/// between the fill and its publication) are published; older ones are not.
+fn publish_replayed(
+    inst: &shmtrader_shm::Instance,
+    outcomes: &mut shmtrader_shm::Producer<Outcome>,
+    replayed: &[Outcome],
+) {
+    let ws = outcomes.next_seq();
+    let last_pub = if ws > 0 {
+        inst.outcomes.get(ws - 1)
+    } else {
+        None
+    };
+    let created = inst.control.created_ns();
+    let skip = match last_pub {
+        Some(l) => replayed
+            .iter()
+            .position(|o| o.signal_seq == l.signal_seq && o.exit_ts_ns == l.exit_ts_ns)
+            .map(|i| i + 1)
+            .unwrap_or(replayed.len()),
+        None => replayed
+            .iter()
+            .take_while(|o| o.exit_ts_ns < created)
+            .count(),
+    };
+    for o in &replayed[skip..] {
+        outcomes.push(o);
+    }
+}
+
+/// Connects to the venue (keys from the environment or the env file outside paper
+/// mode), retrying while it is not reachable yet: the launcher starts the mock exchange
+/// first, but it may not be listening yet. A refusal by the account (a key refused, a
+/// symbol not trading, hedge mode) is final.
+fn connect_venue(
+    ctx: &mut StageCtx,
+    wake: crate::venue::Wake,
+) -> Result<(VenueHandle, crate::venue::Startup)> {
     let cfg = ctx.cfg.clone();
-    let (key, secret) = match cfg.mode {
-        shmtrader_core::Mode::Paper => (cfg.mock.api_key.clone(), cfg.mock.api_secret.clone()),
-        _ => {
-            return Err(crate::error::StageError::Other(
-                "testnet/live order routing needs API keys from the environment; not built yet"
-                    .into(),
-            ))
-        }
+    let credentials = match cfg.mode {
+        Mode::Paper => shmtrader_exchange::sign::Credentials::new(
+            cfg.mock.api_key.clone(),
+            cfg.mock.api_secret.clone(),
+        )?,
+        m => crate::keys::load_from_process(m, std::path::Path::new(&cfg.venue.env_file))?
+            .ok_or(crate::error::StageError::MissingKey {
+                var: "BINANCE_API_KEY",
+                env_file: PathBuf::from(&cfg.venue.env_file),
+            })?,
     };
-    let settings = crate::venue::VenueSettings {
-        rest_url: cfg.venue.rest_url.clone(),
-        key,
-        secret,
-        symbols: cfg.symbols.clone(),
-        leverage: cfg.risk.leverage,
-        taker_fee: cfg.risk.taker_fee,
-    };
+    let settings = VenueSettings::from_config(&cfg, credentials);
     let mut delay = std::time::Duration::from_millis(100);
-    let mut last = None;
-    for _ in 0..12 {
+    let mut attempts = 0;
+    loop {
         ctx.heartbeat();
-        match crate::venue::RestVenue::connect(settings.clone()) {
+        match VenueHandle::connect(settings.clone(), wake.clone()) {
             Ok(v) => return Ok(v),
-            Err(e) => {
-                tracing::warn!(error = %e, url = %settings.rest_url, "venue not reachable yet; retrying");
-                last = Some(e);
+            Err(crate::error::StageError::Refused(crate::venue::Refusal::Unreachable {
+                url,
+                cause,
+            })) if attempts < 12 => {
+                tracing::warn!(%url, %cause, "venue not reachable yet; retrying");
+                attempts += 1;
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(std::time::Duration::from_secs(2));
             }
+            Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or_else(|| crate::error::StageError::Other("venue unreachable".into())))
 }
 
 fn publish_figures(ctx: &StageCtx, core: &ExecCore) {

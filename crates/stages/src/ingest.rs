@@ -168,12 +168,12 @@ fn run_exchange(mut ctx: StageCtx) -> Result<()> {
         idle_timeout: Duration::from_secs(ig.idle_timeout_s),
         ..MarketWsConfig::default()
     };
-    let mut ws = MarketWs::new(wcfg).map_err(|e| StageError::Other(format!("ingest: {e}")))?;
+    let mut ws = MarketWs::new(wcfg)?;
     let resume = last_agg_ids(&ctx);
     for (sym, id) in cfg.symbols.iter().zip(&resume) {
         if let Some(id) = id {
             ws.set_last_agg_id(sym, *id)
-                .map_err(|e| StageError::Other(format!("ingest: {e}")))?;
+                ?;
             tracing::info!(symbol = %sym, last_agg_id = id, "resuming after the last trade in the ring");
         }
     }
@@ -209,7 +209,7 @@ fn run_exchange(mut ctx: StageCtx) -> Result<()> {
             r
         })
     };
-    let stats = result.map_err(|e| StageError::Other(format!("ingest: {e}")))?;
+    let stats = result?;
     tracing::info!(?stats, "market data stopped");
     ctx.stopped();
     Ok(())

@@ -121,7 +121,9 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
     let mut stages: Vec<Managed> = Vec::new();
     for name in start_order {
         let idx = stage_idx::of(name)
-            .ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
+            .ok_or_else(|| StageError::UnknownStage {
+                name: name.to_string(),
+            })?;
         let mut child = spawn(&opts, name)?;
         tracing::info!(stage = name, pid = child.id(), "spawned");
         if name == "mock-exchange" {

@@ -6,12 +6,14 @@
 
 pub mod analytics;
 pub mod error;
-pub mod exec_core;
+pub mod exec;
 pub mod executor;
 pub mod ingest;
+pub mod keys;
 pub mod launcher;
 pub mod mock;
 pub mod runtime;
+pub mod settings;
 pub mod status;
 pub mod synth;
 pub mod venue;

@@ -37,11 +37,16 @@ pub fn mock_config(cfg: &Config, o: &MockOverrides) -> Result<MockConfig> {
     let listen_s = o.listen.clone().unwrap_or_else(|| m.listen.clone());
     let listen: SocketAddr = listen_s
         .parse()
-        .map_err(|e| StageError::Other(format!("mock listen address {listen_s:?}: {e}")))?;
+        .map_err(|e| {
+            StageError::Config(shmtrader_core::CoreError::Config {
+                key: "mock.listen".into(),
+                reason: format!("{listen_s:?}: {e}"),
+            })
+        })?;
     let speed_s = o.speed.clone().unwrap_or_else(|| m.speed.clone());
     let speed: Speed = speed_s
         .parse()
-        .map_err(|e| StageError::Other(format!("{e}")))?;
+        ?;
     let data = if o.data.is_empty() {
         m.data.iter().map(PathBuf::from).collect()
     } else {
@@ -49,10 +54,10 @@ pub fn mock_config(cfg: &Config, o: &MockOverrides) -> Result<MockConfig> {
     };
     for f in &data {
         if !f.exists() {
-            return Err(StageError::Other(format!(
-                "mock data file {} does not exist",
-                f.display()
-            )));
+            return Err(StageError::MissingFile {
+                what: "mock data file",
+                path: f.clone(),
+            });
         }
     }
     Ok(MockConfig {
@@ -132,5 +137,5 @@ pub fn run(mcfg: MockConfig, attach: Option<(&Config, u64)>) -> Result<()> {
             slot.set_state(StageState::Stopped);
         }
     }
-    res.map_err(|e| StageError::Other(format!("mock exchange: {e}")))
+    Ok(res?)
 }

@@ -100,7 +100,9 @@ impl StageCtx {
     /// `Starting`.
     pub fn start(cfg: Config, name: &'static str) -> Result<StageCtx> {
         let idx = stage_idx::of(name)
-            .ok_or_else(|| StageError::Other(format!("unknown stage {name}")))?;
+            .ok_or_else(|| StageError::UnknownStage {
+                name: name.to_string(),
+            })?;
         let deadline = Instant::now() + Duration::from_secs(5);
         let inst = loop {
             match Instance::open(&cfg.instance) {
@@ -120,7 +122,7 @@ impl StageCtx {
         let slot = inst
             .control
             .stage(idx)
-            .ok_or_else(|| StageError::Other(format!("no slot for stage {idx}")))?;
+            .ok_or(StageError::NoSlot { idx })?;
         let mut cpu = -1i32;
         if let Some(want) = cfg.stage(name).and_then(|s| s.cpu) {
             match pin_to_cpu(want) {

@@ -46,6 +46,7 @@ fn fill(symbol_id: u32, side: Side, qty: f64, price: f64, fee: f64, ts: u64) -> 
         price,
         fee,
         ts_ns: ts,
+        realized_pnl: None,
     }
 }
 
