@@ -20,6 +20,24 @@ pub enum StageError {
     /// Strategy or indicator parameters that cannot work.
     #[error(transparent)]
     Strategy(#[from] shmtrader_strategy::StrategyError),
+    /// A control command found no running instance to talk to.
+    #[error("instance {instance:?} is not running: {reason}")]
+    NotRunning {
+        /// Instance name.
+        instance: String,
+        /// What was found instead.
+        reason: String,
+    },
+    /// A control command could not be posted to the executor's mailbox.
+    #[error("instance {instance:?}: cannot post {command}: {source}")]
+    CommandRejected {
+        /// Instance name.
+        instance: String,
+        /// The command.
+        command: &'static str,
+        /// Why (mailbox busy...).
+        source: shmtrader_shm::ShmError,
+    },
     /// The supervisor gave up.
     #[error("supervisor stopped: {0}")]
     GaveUp(String),
