@@ -13,7 +13,7 @@ use crate::runtime::stage_idx;
 use shmtrader_shm::clock::mono_ns;
 use shmtrader_shm::{
     Command, CommandPhase, CommandReport, CommandStatus, CompletedCommand, Control, Instance,
-    StageState,
+    ShmError, StageState,
 };
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -141,8 +141,8 @@ impl CommandResult {
                     _ => {
                         let _ = writeln!(
                             out,
-                            "  the executor did not take the command: {executor}\n  the \
-                             command stays pending and runs when the executor comes back, \
+                            "  the executor did not take the command ({executor})\n  the \
+                             command stays pending and runs when the executor takes it, \
                              unless a newer command replaces it"
                         );
                     }
@@ -192,7 +192,13 @@ pub fn open_running(instance: &str) -> Result<Instance> {
     }
     let inst = Instance::open(instance).map_err(|e| StageError::NotRunning {
         instance: instance.to_string(),
-        reason: format!("cannot open its shared memory ({e})"),
+        reason: match e {
+            ShmError::Open { .. } => format!(
+                "no shared-memory segments /dev/shm/shmtrader-{instance}-* (start it with \
+                 `shmtrader run --instance {instance}`)"
+            ),
+            other => format!("its shared memory cannot be used: {other}"),
+        },
     })?;
     if !inst.control.owner_alive() {
         return Err(StageError::NotRunning {
@@ -209,7 +215,7 @@ pub fn open_running(instance: &str) -> Result<Instance> {
 /// What the executor stage is doing, in words (for "not taken" messages).
 pub fn executor_state(ctl: &Control) -> String {
     let Some(slot) = ctl.stage(stage_idx::EXECUTOR) else {
-        return "no executor slot".into();
+        return "the instance has no executor slot".into();
     };
     let pid = slot.pid.load(Ordering::Acquire);
     let state = slot.state();
@@ -217,7 +223,7 @@ pub fn executor_state(ctl: &Control) -> String {
     let mut s = match state {
         StageState::Down if pid == 0 => "the executor never started".to_string(),
         StageState::Running | StageState::Starting => format!(
-            "the executor (pid {pid}) is {} (last heartbeat {age_ms} ms ago) but did not take it",
+            "the executor (pid {pid}) is {}, last heartbeat {age_ms} ms ago",
             state.as_str()
         ),
         other => format!("the executor is {} (pid {pid})", other.as_str()),
@@ -240,13 +246,13 @@ pub fn executor_state(ctl: &Control) -> String {
 /// [`StageError::CommandRejected`] if the mailbox is busy with another command.
 pub fn post_and_wait(inst: &Instance, cmd: Command, timeout: Duration) -> Result<CommandResult> {
     let ctl = &inst.control;
-    let seq = ctl
-        .post_command_with_lease(cmd, timeout)
-        .map_err(|source| StageError::CommandRejected {
-            instance: inst.name.clone(),
-            command: cmd.as_str(),
-            source,
-        })?;
+    let seq =
+        ctl.post_command_with_lease(cmd, timeout)
+            .map_err(|cause| StageError::CommandRejected {
+                instance: inst.name.clone(),
+                command: cmd.as_str(),
+                cause,
+            })?;
     let t0 = Instant::now();
     let outcome = wait_report(ctl, seq, timeout);
     Ok(CommandResult {
@@ -388,6 +394,113 @@ mod tests {
                 (want, got) => panic!("reason {want:?} vs {got:?}"),
             }
         }
+    }
+
+    struct Gone(String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = Instance::remove(&self.0);
+        }
+    }
+
+    fn live_instance(tag: &str) -> (Instance, Gone) {
+        let name = format!("unit-cmd-{}-{tag}", std::process::id());
+        let caps = shmtrader_shm::Capacities {
+            ticks: 16,
+            book: 16,
+            signals: 16,
+            outcomes: 16,
+            mark: 16,
+        };
+        let (inst, _) = Instance::create(&name, &[], caps, 0).unwrap();
+        (inst, Gone(name))
+    }
+
+    /// The whole round trip against a real instance: the CLI side posts and waits, a
+    /// thread plays the executor.
+    #[test]
+    fn posted_command_is_answered_by_the_executor_and_reported() {
+        let (inst, _g) = live_instance("ok");
+        let opened = open_running(&inst.name).unwrap();
+        let exec = {
+            let ctl = inst.control.clone();
+            std::thread::spawn(move || loop {
+                if let Some((seq, cmd)) = ctl.pending_command(0) {
+                    assert_eq!(cmd, Command::Flatten);
+                    let mut r = CommandReport::new(CommandStatus::Done, "flat");
+                    r.positions_closed = 2;
+                    ctl.complete_command(seq, &r).unwrap();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            })
+        };
+        let res = post_and_wait(&opened, Command::Flatten, Duration::from_secs(20)).unwrap();
+        exec.join().unwrap();
+        assert_eq!(res.exit_code(), EXIT_DONE, "{}", res.render());
+        let Outcome::Reported(r) = &res.outcome else {
+            panic!("{res:?}")
+        };
+        assert_eq!((r.positions_closed, r.message.as_str()), (2, "flat"));
+    }
+
+    #[test]
+    fn command_nobody_takes_times_out_and_stays_pending() {
+        let (inst, _g) = live_instance("timeout");
+        let res = post_and_wait(&inst, Command::StopEntries, Duration::from_millis(200)).unwrap();
+        assert_eq!(res.exit_code(), EXIT_NO_REPORT);
+        assert!(
+            matches!(
+                res.outcome,
+                Outcome::TimedOut {
+                    phase: CommandPhase::Pending,
+                    ..
+                }
+            ),
+            "{res:?}"
+        );
+        assert!(
+            res.render().contains("executor never started"),
+            "{}",
+            res.render()
+        );
+        // Still there for the executor.
+        assert_eq!(
+            inst.control.pending_command(0),
+            Some((res.seq, Command::StopEntries))
+        );
+    }
+
+    #[test]
+    fn command_taken_but_not_finished_in_time_says_it_is_executing() {
+        let (inst, _g) = live_instance("slow");
+        let ctl = inst.control.clone();
+        let exec = std::thread::spawn(move || loop {
+            if ctl.pending_command(0).is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        });
+        let res = post_and_wait(&inst, Command::Flatten, Duration::from_millis(300)).unwrap();
+        exec.join().unwrap();
+        assert!(
+            matches!(
+                res.outcome,
+                Outcome::TimedOut {
+                    phase: CommandPhase::Executing,
+                    ..
+                }
+            ),
+            "{res:?}"
+        );
+        // A second poster is refused with the reason.
+        let e = post_and_wait(&inst, Command::Resume, Duration::from_millis(100))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("being executed") && e.contains(&inst.name),
+            "{e}"
+        );
     }
 
     #[test]

@@ -29,14 +29,14 @@ pub enum StageError {
         reason: String,
     },
     /// A control command could not be posted to the executor's mailbox.
-    #[error("instance {instance:?}: cannot post {command}: {source}")]
+    #[error("instance {instance:?}: cannot post {command}: {cause}")]
     CommandRejected {
         /// Instance name.
         instance: String,
         /// The command.
         command: &'static str,
-        /// Why (mailbox busy...).
-        source: shmtrader_shm::ShmError,
+        /// Why (mailbox busy...); part of the message, so not also a `source`.
+        cause: shmtrader_shm::ShmError,
     },
     /// The supervisor gave up.
     #[error("supervisor stopped: {0}")]
