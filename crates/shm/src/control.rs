@@ -424,9 +424,10 @@ impl Control {
         let base = seg.as_ptr();
         // SAFETY: the mapping is at least PREFIX bytes (checked) and page aligned, so
         // offsets 0 (u64), 12 and 16 (u32) are in bounds and aligned for their atomic
-        // types. In every version of the layout these words are the header's `magic`,
-        // `ready` and `owner_pid` atomics (asserted at compile time above for this
-        // version), only ever accessed atomically; any bit pattern is a valid integer.
+        // types. Every build accesses shared memory only through atomics and any bit
+        // pattern is a valid integer, so viewing these words as atomics is sound whatever
+        // an older build stored there; in this layout (asserted at compile time above)
+        // and the earlier ones they are the header's `magic`, `ready` and `owner_pid`.
         let (magic, ready, owner) = unsafe {
             (
                 &*(base as *const AtomicU64),

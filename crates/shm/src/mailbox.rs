@@ -296,10 +296,11 @@ impl Req {
     }
 }
 
-/// The mailbox's shared-memory layout (part of the control block).
+/// The mailbox's shared-memory layout (part of the control block). Crate-private: the
+/// typed API is on [`crate::Control`].
 #[repr(C, align(64))]
 #[derive(Debug)]
-pub struct Mailbox {
+pub(crate) struct Mailbox {
     /// The packed request word (see the module docs).
     req: AtomicU64,
     /// Pid of the executor that took the current command.
@@ -311,6 +312,10 @@ pub struct Mailbox {
     report_seq: AtomicU64,
     report: [AtomicU64; REPORT_WORDS],
 }
+
+// The request word and taker pid share the first cache line (posters and the executor
+// CAS it rarely); the report and its sequence start on the next.
+const _: () = assert!(std::mem::offset_of!(Mailbox, report_seq) == 64);
 
 impl Mailbox {
     /// An empty mailbox on the heap (tests; in shared memory it is zero-filled).
@@ -445,6 +450,8 @@ impl Mailbox {
                     ),
                     now_ns,
                 );
+                // SYNC POINT: Release pairs with readers' Acquire `load` (DONE implies
+                // the refusal report above is visible), as in `complete`.
                 match self.req.compare_exchange(
                     cur,
                     r.with_phase(PHASE_DONE).pack(),
