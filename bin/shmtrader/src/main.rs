@@ -7,7 +7,7 @@ use shmtrader_core::{Config, Mode};
 use shmtrader_shm::Instance;
 use shmtrader_stages::launcher::{self, LaunchOptions};
 use shmtrader_stages::runtime::StageCtx;
-use shmtrader_stages::{analytics, executor, ingest, mock, status};
+use shmtrader_stages::{analytics, control_cmd, executor, ingest, mock, status};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,6 +33,17 @@ struct Common {
     /// Required, in addition to `mode = "live"`, to trade real money.
     #[arg(long)]
     live: bool,
+}
+
+/// Arguments of the control commands (`flatten`, `stop-entries`, `resume`).
+#[derive(Args, Debug, Clone)]
+struct ControlArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Seconds to wait for the executor's report (also how long the command keeps other
+    /// commands out if the executor does not take it).
+    #[arg(long, default_value_t = control_cmd::DEFAULT_TIMEOUT.as_secs_f64())]
+    timeout: f64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -70,6 +81,27 @@ enum Cmd {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Cancel this instance's orders and stops and close its positions.
+    ///
+    /// Asks the running executor (through the control segment) and prints its report.
+    /// Exit status: 0 done, 1 refused or failed, 3 no report within the timeout (the
+    /// command then stays pending until the executor takes it), 2 error (instance not
+    /// running, another command in progress).
+    Flatten {
+        #[command(flatten)]
+        args: ControlArgs,
+    },
+    /// Stop opening positions (open ones are still managed and exited); same exit
+    /// status as `flatten`.
+    StopEntries {
+        #[command(flatten)]
+        args: ControlArgs,
+    },
+    /// Accept entries again after `stop-entries`; same exit status as `flatten`.
+    Resume {
+        #[command(flatten)]
+        args: ControlArgs,
     },
     /// The offline venue: a mock of Binance USD-M (REST + websockets) on loopback.
     MockExchange {
@@ -280,6 +312,9 @@ fn real_main(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
+        Cmd::Flatten { args } => control_command(&args, shmtrader_shm::Command::Flatten),
+        Cmd::StopEntries { args } => control_command(&args, shmtrader_shm::Command::StopEntries),
+        Cmd::Resume { args } => control_command(&args, shmtrader_shm::Command::Resume),
         Cmd::MockExchange {
             common,
             listen,
@@ -346,6 +381,27 @@ fn real_main(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Posts a control command to the instance's executor, waits for its report and prints
+/// it; the exit code says how it ended.
+fn control_command(args: &ControlArgs, cmd: shmtrader_shm::Command) -> Result<i32> {
+    // `--instance` alone is enough: no config is needed to talk to a running instance.
+    let instance = match &args.common.instance {
+        Some(i) => i.clone(),
+        None => load_config(&args.common)?.instance,
+    };
+    let t = args.timeout;
+    if !(t.is_finite() && t > 0.0 && t <= 86_400.0) {
+        bail!("--timeout must be a number of seconds in (0, 86400], got {t}");
+    }
+    let inst = control_cmd::open_running(&instance)?;
+    let res = control_cmd::post_and_wait(&inst, cmd, Duration::from_secs_f64(t))?;
+    print!("{}", res.render());
+    if let Some(why) = res.failure_reason() {
+        eprintln!("shmtrader: {why}");
+    }
+    Ok(res.exit_code())
 }
 
 fn bench(name: Option<&str>, json: Option<&Path>, quick: bool, cpus: &str) -> Result<i32> {

@@ -6,11 +6,14 @@
 //! check were wrong. Sides, reasons and regimes are therefore stored as `u8` codes with
 //! typed accessors. Layout tests at the bottom pin size, alignment and field offsets:
 //! a change here is a change of the shared-memory ABI and must bump
-//! [`LAYOUT_VERSION`].
+//! [`LAYOUT_VERSION`]. So does a new record type: the set of rings an instance is made
+//! of is part of the same ABI.
 
 /// Version of the record layouts. Stored in every ring header so a stage built from an
 /// older tree refuses to attach instead of misreading memory.
-pub const LAYOUT_VERSION: u32 = 1;
+///
+/// History: 1 = ticks, book, signals, outcomes; 2 = adds [`MarkPrice`] (the `mark` ring).
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// Marker for plain-old-data records that may live in a shared-memory ring.
 ///
@@ -300,6 +303,53 @@ impl Record for Outcome {
     const NAME: &'static str = "outcome";
 }
 
+/// Mark price, index price and funding of one symbol (Binance `markPriceUpdate`, the
+/// `<symbol>@markPrice@1s` stream), as published by ingest on the `mark` ring.
+///
+/// The executor marks positions and judges stops at the mark price, as Binance does for
+/// liquidation and `workingType = MARK_PRICE` stops. Times follow the other records:
+/// `exchange_ts_ns` is the event time (`E`), `recv_ts_ns` the local receive time and
+/// `publish_ts_ns` when ingest published the record. `next_funding_ms` stays in
+/// milliseconds, the venue's unit for funding times (`T`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MarkPrice {
+    /// Index into the symbol table.
+    pub symbol_id: u32,
+    /// Reserved for flags (0); explicit so the layout has no hidden bytes.
+    pub flags: u32,
+    /// Exchange event time (ns since the Unix epoch).
+    pub exchange_ts_ns: u64,
+    /// Local receive time (ns since the Unix epoch).
+    pub recv_ts_ns: u64,
+    /// When ingest published the record (ns since the Unix epoch).
+    pub publish_ts_ns: u64,
+    /// Mark price (`p`).
+    pub mark_px: f64,
+    /// Index price (`i`).
+    pub index_px: f64,
+    /// Current funding rate (`r`), a fraction per funding interval (0.0001 = 0.01 %).
+    pub funding_rate: f64,
+    /// Next funding time (`T`, ms since the Unix epoch; 0 = unknown).
+    pub next_funding_ms: u64,
+}
+
+impl MarkPrice {
+    /// Set when the record is synthetic (walking skeleton / synthetic market).
+    pub const FLAG_SYNTHETIC: u32 = 2;
+
+    /// Basis of the mark over the index, as a fraction of the index (`None` without a
+    /// positive index price).
+    pub fn basis(&self) -> Option<f64> {
+        (self.index_px > 0.0).then(|| (self.mark_px - self.index_px) / self.index_px)
+    }
+}
+
+impl Record for MarkPrice {
+    const TYPE_ID: u32 = 5;
+    const NAME: &'static str = "mark";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,10 +361,12 @@ mod tests {
         assert_eq!(size_of::<BookTop>(), 64);
         assert_eq!(size_of::<Signal>(), 64);
         assert_eq!(size_of::<Outcome>(), 64);
+        assert_eq!(size_of::<MarkPrice>(), 64);
         assert_eq!(align_of::<Tick>(), 8);
         assert_eq!(align_of::<BookTop>(), 8);
         assert_eq!(align_of::<Signal>(), 8);
         assert_eq!(align_of::<Outcome>(), 8);
+        assert_eq!(align_of::<MarkPrice>(), 8);
     }
 
     #[test]
@@ -333,6 +385,34 @@ mod tests {
         assert_eq!(offset_of!(Signal, ml_prob_ppm), 60);
         assert_eq!(offset_of!(Outcome, signal_seq), 8);
         assert_eq!(offset_of!(Outcome, fees), 56);
+        assert_eq!(offset_of!(MarkPrice, symbol_id), 0);
+        assert_eq!(offset_of!(MarkPrice, flags), 4);
+        assert_eq!(offset_of!(MarkPrice, exchange_ts_ns), 8);
+        assert_eq!(offset_of!(MarkPrice, recv_ts_ns), 16);
+        assert_eq!(offset_of!(MarkPrice, publish_ts_ns), 24);
+        assert_eq!(offset_of!(MarkPrice, mark_px), 32);
+        assert_eq!(offset_of!(MarkPrice, index_px), 40);
+        assert_eq!(offset_of!(MarkPrice, funding_rate), 48);
+        assert_eq!(offset_of!(MarkPrice, next_funding_ms), 56);
+    }
+
+    /// No hidden padding: the fields' sizes add up to the record size, so every byte a
+    /// ring slot copies belongs to a field (any bit pattern is then a valid record).
+    #[test]
+    fn mark_price_has_no_padding_bytes() {
+        let fields = 2 * size_of::<u32>() + 4 * size_of::<u64>() + 3 * size_of::<f64>();
+        assert_eq!(fields, size_of::<MarkPrice>());
+    }
+
+    #[test]
+    fn mark_price_basis_needs_an_index() {
+        let m = MarkPrice {
+            mark_px: 101.0,
+            index_px: 100.0,
+            ..MarkPrice::default()
+        };
+        assert_eq!(m.basis(), Some(0.01));
+        assert_eq!(MarkPrice::default().basis(), None);
     }
 
     #[test]
@@ -342,6 +422,7 @@ mod tests {
             BookTop::TYPE_ID,
             Signal::TYPE_ID,
             Outcome::TYPE_ID,
+            MarkPrice::TYPE_ID,
         ];
         for (i, a) in ids.iter().enumerate() {
             for b in &ids[i + 1..] {

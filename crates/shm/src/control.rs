@@ -1,16 +1,27 @@
 //! The control segment: per-stage liveness and counters, consumer cursors, doorbells,
-//! the symbol table, trading figures and latency histograms.
+//! the symbol table, trading figures, latency histograms and the command mailbox.
 //!
 //! Everything is a fixed-size array of atomics at a fixed offset, so `status` can read a
 //! running instance without any lock and a dead writer can never leave a lock held.
 //! Text (the last restart reason) is stored in atomic words behind a tiny seqlock.
+//!
+//! Versioning: [`ControlBlock`]'s layout is checked by `CONTROL_VERSION`; any change to
+//! it (a field added, moved or resized) bumps that constant, and a segment of another
+//! version is refused by [`Control::open`] (the launcher removes a dead one and
+//! recreates it). The header prefix read by [`Control::probe_owner`] (magic, version,
+//! ready flag, owner pid) is frozen across versions so any build can tell whether an
+//! instance of another layout is still alive.
 
+use crate::clock::{mono_ns, now_ns};
 use crate::doorbell::Doorbell;
 use crate::error::{Result, ShmError};
+use crate::mailbox::{Command, CommandReport, Mailbox, MailboxSnapshot, DEFAULT_COMMAND_LEASE};
 use crate::segment::{pid_alive, Segment};
+use crate::seqlock::{publish_words, read_words};
 use crate::shared_ref::{SharedPlain, SharedRef};
 use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Stage slots (ingest, analytics, executor, mock exchange, spares).
 pub const MAX_STAGES: usize = 8;
@@ -32,7 +43,10 @@ pub const HISTOGRAMS: usize = 8;
 pub const HIST_BUCKETS: usize = 256;
 
 const CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"SHMCTRL1");
-const CONTROL_VERSION: u32 = 3;
+/// Layout version of [`ControlBlock`]. History: 3 = stages, cursors, doorbells, figures,
+/// positions, histograms; 4 = adds the command mailbox (and the `mark` ring's cursor
+/// row is used).
+pub const CONTROL_VERSION: u32 = 4;
 /// Values per open position published by the executor: signed size, entry price, mark
 /// price, unrealized PnL.
 pub const POSITION_FIELDS: usize = 4;
@@ -250,7 +264,9 @@ impl Histogram {
     }
 }
 
-/// Fixed header of the control segment.
+/// Fixed header of the control segment. Its first four fields (magic, version, ready,
+/// owner_pid) are frozen across layout versions: [`Control::probe_owner`] reads them
+/// from a segment of any version.
 #[repr(C, align(64))]
 #[derive(Debug, Default)]
 struct ControlHeader {
@@ -286,7 +302,18 @@ pub struct ControlBlock {
     ml: [AtomicU64; ML_FIGURES],
     /// Latency histograms.
     pub histograms: [Histogram; HISTOGRAMS],
+    /// Command mailbox (control plane → executor); use the `Control::*command*` methods.
+    mailbox: Mailbox,
 }
+
+// The frozen header prefix (see `ControlHeader`).
+const _: () = {
+    assert!(std::mem::offset_of!(ControlHeader, magic) == 0);
+    assert!(std::mem::offset_of!(ControlHeader, version) == 8);
+    assert!(std::mem::offset_of!(ControlHeader, ready) == 12);
+    assert!(std::mem::offset_of!(ControlHeader, owner_pid) == 16);
+    assert!(std::mem::offset_of!(ControlBlock, header) == 0);
+};
 
 // SAFETY: all fields are atomics, arrays of atomics or padding; all-zero is the valid
 // "fresh" state; no Drop.
@@ -299,6 +326,8 @@ unsafe impl SharedPlain for Doorbell {}
 unsafe impl SharedPlain for StageSlot {}
 // SAFETY: as above.
 unsafe impl SharedPlain for Histogram {}
+// SAFETY: as above (the mailbox is atomics and padding only; all-zero = empty).
+unsafe impl SharedPlain for Mailbox {}
 
 /// Handle on a mapped control segment.
 #[derive(Debug, Clone)]
@@ -374,10 +403,59 @@ impl Control {
         if v != CONTROL_VERSION {
             return Err(ShmError::Layout {
                 name,
-                reason: format!("control version {v}"),
+                reason: format!(
+                    "control version {v}, this build uses {CONTROL_VERSION} (the instance \
+                     was created by another build of shmtrader; stop it and start it \
+                     again with this one)"
+                ),
             });
         }
         Ok(Control { block })
+    }
+
+    /// The pid recorded as owner (launcher) of a control segment of any layout version,
+    /// if the segment is one of ours (right magic, or still being initialised). Used to
+    /// decide whether an existing instance is alive before replacing it.
+    pub fn probe_owner(seg: &Segment) -> Option<u32> {
+        const PREFIX: usize = 20;
+        if seg.len() < PREFIX {
+            return None;
+        }
+        let base = seg.as_ptr();
+        // SAFETY: the mapping is at least PREFIX bytes (checked) and page aligned, so
+        // offsets 0 (u64), 12 and 16 (u32) are in bounds and aligned for their atomic
+        // types. Every build accesses shared memory only through atomics and any bit
+        // pattern is a valid integer, so viewing these words as atomics is sound whatever
+        // an older build stored there; in this layout (asserted at compile time above)
+        // and the earlier ones they are the header's `magic`, `ready` and `owner_pid`.
+        let (magic, ready, owner) = unsafe {
+            (
+                &*(base as *const AtomicU64),
+                &*(base.add(12) as *const AtomicU32),
+                &*(base.add(16) as *const AtomicU32),
+            )
+        };
+        // Acquire: pairs with the Release store of `ready` in `create`; if it is set,
+        // the magic and owner stored before it are visible. A half-initialised segment
+        // (not ready) still reports the owner its creator stored first, if any.
+        let is_ready = ready.load(Ordering::Acquire) == READY;
+        // Relaxed: ordered by the `ready` Acquire above, or a best-effort hint while the
+        // creator is still initialising.
+        if is_ready && magic.load(Ordering::Relaxed) != CONTROL_MAGIC {
+            return None;
+        }
+        let pid = owner.load(Ordering::Relaxed);
+        (pid != 0).then_some(pid)
+    }
+
+    /// Rewrites the header as an older build (or a dead launcher) would have left it.
+    #[cfg(test)]
+    pub(crate) fn forge_header_for_test(&self, version: u32, owner_pid: u32) {
+        self.block.header.version.store(version, Ordering::Relaxed);
+        self.block
+            .header
+            .owner_pid
+            .store(owner_pid, Ordering::Relaxed);
     }
 
     /// The mapped block.
@@ -482,41 +560,80 @@ fn publish_figures<const N: usize>(
     words: &[AtomicU64; N],
     figures: &[f64; N],
 ) {
-    let seq = seq_word.load(Ordering::Relaxed);
-    // Odd while writing; the fence orders it before the words (pairs with the
-    // reader's fence(Acquire)).
-    seq_word.store(seq.wrapping_add(1), Ordering::Relaxed);
-    fence(Ordering::Release);
-    for (w, v) in words.iter().zip(figures) {
-        w.store(v.to_bits(), Ordering::Relaxed);
-    }
-    // Release: publishes the words.
-    seq_word.store(seq.wrapping_add(2), Ordering::Release);
+    publish_words(seq_word, words, &figures.map(f64::to_bits));
 }
 
 /// Seqlock read of a block written by [`publish_figures`]: a consistent snapshot, or
 /// `None` if never written or the writer is stuck mid-update.
 fn read_figures<const N: usize>(seq_word: &AtomicU64, words: &[AtomicU64; N]) -> Option<[f64; N]> {
-    for _ in 0..64 {
-        let s1 = seq_word.load(Ordering::Acquire);
-        if s1 == 0 {
-            return None;
-        }
-        if s1 % 2 == 1 {
-            std::hint::spin_loop();
-            continue;
-        }
-        let mut out = [0.0; N];
-        for (o, w) in out.iter_mut().zip(words) {
-            *o = f64::from_bits(w.load(Ordering::Relaxed));
-        }
-        // Pairs with the writer's fence(Release).
-        fence(Ordering::Acquire);
-        if seq_word.load(Ordering::Relaxed) == s1 {
-            return Some(out);
-        }
+    read_words(seq_word, words).map(|w| w.map(f64::from_bits))
+}
+
+impl Control {
+    /// Posts a command for the executor with the [`DEFAULT_COMMAND_LEASE`] and wakes
+    /// every stage's doorbell so a sleeping executor sees it at once. Returns the
+    /// command's sequence number, to wait for with [`command_report`](Self::command_report).
+    ///
+    /// # Errors
+    /// [`ShmError::CommandBusy`] if another command is pending within its lease or is
+    /// being executed; the error names it and says why.
+    pub fn post_command(&self, cmd: Command) -> Result<u64> {
+        self.post_command_with_lease(cmd, DEFAULT_COMMAND_LEASE)
     }
-    None
+
+    /// [`post_command`](Self::post_command) with an explicit lease: how long this command
+    /// keeps newer posts out if the executor does not take it (a poster normally passes
+    /// how long it will wait). A command whose lease expired untaken stays pending (the
+    /// executor runs it when it comes back) until a newer post replaces it.
+    ///
+    /// # Errors
+    /// As [`post_command`](Self::post_command).
+    pub fn post_command_with_lease(&self, cmd: Command, lease: Duration) -> Result<u64> {
+        let seq = self.block.mailbox.post(cmd, lease, mono_ns())?;
+        for b in &self.block.doorbells {
+            b.wake();
+        }
+        Ok(seq)
+    }
+
+    /// Whether a command other than `after_seq` waits for the executor. One relaxed
+    /// load: meant for the executor's wait predicate and loop.
+    #[inline]
+    pub fn command_waiting(&self, after_seq: u64) -> bool {
+        self.block.mailbox.waiting(after_seq)
+    }
+
+    /// Executor only: takes the pending command unless its sequence number is
+    /// `after_seq` (the one this executor is already working on; 0 at start). Marks it
+    /// taken by this process, so posters see it is being executed. A command that a
+    /// previous executor took and died on is handed out again (pass 0 after a restart);
+    /// one it had already reported on is just marked done.
+    pub fn pending_command(&self, after_seq: u64) -> Option<(u64, Command)> {
+        self.block
+            .mailbox
+            .take(after_seq, std::process::id(), now_ns())
+    }
+
+    /// Executor only: publishes the report of command `seq` (stamped with the wall
+    /// clock) and marks it completed. If a newer post superseded `seq` meanwhile, the
+    /// report is still recorded for whoever waits on `seq`.
+    ///
+    /// # Errors
+    /// [`ShmError::CommandNotPending`] if `seq` was already completed or never existed.
+    pub fn complete_command(&self, seq: u64, report: &CommandReport) -> Result<()> {
+        self.block.mailbox.complete(seq, report, now_ns())
+    }
+
+    /// The report of command `seq`, once the executor has completed it (read whole; `None`
+    /// while pending or executing, or once a later report replaced it).
+    pub fn command_report(&self, seq: u64) -> Option<CommandReport> {
+        self.block.mailbox.report(seq)
+    }
+
+    /// The mailbox as a whole: latest command, its phase, lease, taker and last report.
+    pub fn mailbox(&self) -> MailboxSnapshot {
+        self.block.mailbox.snapshot(mono_ns())
+    }
 }
 
 impl Control {

@@ -41,6 +41,26 @@ pub enum ShmError {
         /// Segment name.
         name: String,
     },
+    /// The command mailbox holds a command that still blocks new posts.
+    #[error("command mailbox busy: {command} (command {seq}) is {detail}")]
+    CommandBusy {
+        /// Sequence number of the command in the way.
+        seq: u64,
+        /// Its name.
+        command: String,
+        /// Why it blocks (pending within its lease, being executed...).
+        detail: String,
+    },
+    /// A command completion for a command that is not pending.
+    #[error("command {seq} is not pending (the mailbox's latest command is {current}, {phase})")]
+    CommandNotPending {
+        /// The sequence number given.
+        seq: u64,
+        /// The mailbox's latest sequence number.
+        current: u64,
+        /// Its phase.
+        phase: &'static str,
+    },
     /// A bad argument (capacity, consumer index...).
     #[error("invalid argument: {0}")]
     Invalid(String),

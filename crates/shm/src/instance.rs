@@ -1,11 +1,16 @@
 //! The set of segments that make up one running instance, created by the launcher and
 //! opened by the stages.
+//!
+//! An instance is the control segment plus one ring per [`ring_id::NAMES`] entry. The
+//! launcher creates the rings first and the control segment last (its READY flag means
+//! "the whole instance exists"); an instance left by a dead launcher, or by a build with
+//! another layout, is removed and recreated, never reused.
 
 use crate::control::Control;
 use crate::error::{Result, ShmError};
 use crate::ring::{ring_bytes, Consumer, CursorStore, Producer, Ring};
-use crate::segment::{segment_name, Segment};
-use shmtrader_core::{BookTop, Outcome, Record, Signal, Tick};
+use crate::segment::{pid_alive, segment_name, Segment};
+use shmtrader_core::{BookTop, MarkPrice, Outcome, Record, Signal, Tick};
 use std::sync::Arc;
 
 /// Ring indices in the control block (cursor table rows).
@@ -18,8 +23,11 @@ pub mod ring_id {
     pub const SIGNALS: usize = 2;
     /// Closed trades from the executor.
     pub const OUTCOMES: usize = 3;
-    /// Names, by index.
-    pub const NAMES: [&str; 4] = ["ticks", "book", "signals", "outcomes"];
+    /// Mark price, index price and funding from ingest.
+    pub const MARK: usize = 4;
+    /// Names, by index (also the segment names: `shmtrader-<instance>-<name>`).
+    pub const NAMES: [&str; 5] = ["ticks", "book", "signals", "outcomes", "mark"];
+    const _: () = assert!(NAMES.len() <= crate::control::MAX_RINGS);
 }
 
 /// Consumer indices per ring (cursor table columns). Fixed so a restarted stage finds
@@ -31,14 +39,25 @@ pub mod consumer_id {
     pub const EXECUTOR_TICKS: usize = 1;
     /// The executor's cursor on the signals ring.
     pub const EXECUTOR_SIGNALS: usize = 0;
+    /// The executor's cursor on the mark ring (its only consumer).
+    pub const EXECUTOR_MARK: usize = 0;
     /// Which (ring, consumer) pairs exist, with the consuming stage's name.
-    pub const ALL: [(usize, usize, &str); 5] = [
+    pub const ALL: [(usize, usize, &str); 6] = [
         (super::ring_id::TICKS, ANALYTICS, "analytics"),
         (super::ring_id::TICKS, EXECUTOR_TICKS, "executor"),
         (super::ring_id::BOOK, ANALYTICS, "analytics"),
         (super::ring_id::SIGNALS, EXECUTOR_SIGNALS, "executor"),
         (super::ring_id::OUTCOMES, ANALYTICS, "analytics"),
+        (super::ring_id::MARK, EXECUTOR_MARK, "executor"),
     ];
+    const _: () = {
+        let mut i = 0;
+        while i < ALL.len() {
+            assert!(ALL[i].0 < crate::control::MAX_RINGS);
+            assert!(ALL[i].1 < crate::control::MAX_CONSUMERS);
+            i += 1;
+        }
+    };
 }
 
 /// Ring capacities of an instance.
@@ -52,6 +71,21 @@ pub struct Capacities {
     pub signals: u64,
     /// Outcomes ring.
     pub outcomes: u64,
+    /// Mark-price ring.
+    pub mark: u64,
+}
+
+impl Capacities {
+    /// The capacities configured under `[rings]`.
+    pub fn from_config(rings: &shmtrader_core::config::RingsConfig) -> Capacities {
+        Capacities {
+            ticks: rings.ticks,
+            book: rings.book,
+            signals: rings.signals,
+            outcomes: rings.outcomes,
+            mark: rings.mark,
+        }
+    }
 }
 
 /// All mapped segments of an instance.
@@ -69,6 +103,9 @@ pub struct Instance {
     pub signals: Ring<Signal>,
     /// Closed trades.
     pub outcomes: Ring<Outcome>,
+    /// Mark prices (ingest produces, the executor consumes as
+    /// [`consumer_id::EXECUTOR_MARK`]).
+    pub mark: Ring<MarkPrice>,
 }
 
 fn all_names(instance: &str) -> Vec<String> {
@@ -101,11 +138,14 @@ impl Instance {
         let ctl_name = segment_name(name, "control");
         let mut stale = false;
         if let Ok(seg) = Segment::open(&ctl_name) {
-            if let Ok(ctl) = Control::open(Arc::new(seg)) {
-                if ctl.owner_alive() && ctl.owner_pid() != std::process::id() {
+            // The owner is read from the version-independent header prefix, so a live
+            // instance of another layout version is refused too, not clobbered; a dead
+            // one (any version) is removed below and recreated with this layout.
+            if let Some(pid) = Control::probe_owner(&seg) {
+                if pid != std::process::id() && pid_alive(pid) {
                     return Err(ShmError::InstanceRunning {
                         instance: name.to_string(),
-                        pid: ctl.owner_pid(),
+                        pid,
                     });
                 }
             }
@@ -121,6 +161,7 @@ impl Instance {
         let book = create_ring::<BookTop>(name, "book", caps.book)?;
         let signals = create_ring::<Signal>(name, "signals", caps.signals)?;
         let outcomes = create_ring::<Outcome>(name, "outcomes", caps.outcomes)?;
+        let mark = create_ring::<MarkPrice>(name, "mark", caps.mark)?;
         // Control last: its READY flag means "the whole instance exists".
         let mut seg = Segment::create(&ctl_name, Control::bytes())?;
         seg.set_owner(false);
@@ -133,6 +174,7 @@ impl Instance {
                 book,
                 signals,
                 outcomes,
+                mark,
             },
             stale,
         ))
@@ -145,6 +187,7 @@ impl Instance {
         let book = Ring::attach(Arc::new(Segment::open(&segment_name(name, "book"))?))?;
         let signals = Ring::attach(Arc::new(Segment::open(&segment_name(name, "signals"))?))?;
         let outcomes = Ring::attach(Arc::new(Segment::open(&segment_name(name, "outcomes"))?))?;
+        let mark = Ring::attach(Arc::new(Segment::open(&segment_name(name, "mark"))?))?;
         Ok(Instance {
             name: name.to_string(),
             control,
@@ -152,6 +195,7 @@ impl Instance {
             book,
             signals,
             outcomes,
+            mark,
         })
     }
 
@@ -187,5 +231,97 @@ impl Instance {
             p.add_doorbell(self.control.doorbell_ref(s)?);
         }
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shmtrader_core::MarkPrice;
+
+    struct Gone(String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = Instance::remove(&self.0);
+        }
+    }
+
+    fn caps() -> Capacities {
+        Capacities {
+            ticks: 64,
+            book: 32,
+            signals: 16,
+            outcomes: 16,
+            mark: 128,
+        }
+    }
+
+    fn name(tag: &str) -> String {
+        format!("unit-{}-{tag}", std::process::id())
+    }
+
+    #[test]
+    fn instance_has_a_mark_ring_with_its_capacity_and_an_executor_cursor() {
+        let n = name("mark");
+        let _g = Gone(n.clone());
+        let (inst, _) = Instance::create(&n, &["BTCUSDT".into()], caps(), 1).unwrap();
+        assert!(Segment::exists(&segment_name(&n, "mark")));
+        assert_eq!(inst.mark.capacity(), 128);
+        assert_eq!(inst.mark.info().record_type, MarkPrice::TYPE_ID);
+        let opened = Instance::open(&n).unwrap();
+        let mut p = opened.producer(&opened.mark, &[]).unwrap();
+        let m = MarkPrice {
+            symbol_id: 0,
+            mark_px: 60_000.5,
+            index_px: 60_001.0,
+            funding_rate: 0.0001,
+            next_funding_ms: 1_700_000_000_000,
+            ..MarkPrice::default()
+        };
+        p.push(&m);
+        let mut c = inst
+            .consumer(&inst.mark, ring_id::MARK, consumer_id::EXECUTOR_MARK)
+            .unwrap();
+        assert_eq!(c.read(), crate::Read::Record(0, m));
+        c.commit();
+        let slot = inst
+            .control
+            .cursor_ref(ring_id::MARK, consumer_id::EXECUTOR_MARK)
+            .unwrap();
+        assert_eq!(slot.cursor.load(std::sync::atomic::Ordering::Acquire), 1);
+        assert!(consumer_id::ALL.contains(&(
+            ring_id::MARK,
+            consumer_id::EXECUTOR_MARK,
+            "executor"
+        )));
+    }
+
+    /// An instance left by a build with the previous control layout: opening it is
+    /// refused with a message naming both versions; a new launcher recreates it if its
+    /// owner is dead and refuses if it is alive.
+    #[test]
+    fn instance_of_an_older_layout_is_refused_when_alive_and_recreated_when_dead() {
+        let n = name("oldver");
+        let _g = Gone(n.clone());
+        let (inst, stale) = Instance::create(&n, &[], caps(), 1).unwrap();
+        assert!(!stale);
+        let old = crate::CONTROL_VERSION - 1;
+        // A dead owner (pid beyond pid_max is never alive).
+        inst.control.forge_header_for_test(old, u32::MAX - 1);
+        let e = Instance::open(&n).unwrap_err();
+        assert!(matches!(e, ShmError::Layout { .. }), "{e}");
+        assert!(
+            e.to_string().contains(&format!("control version {old}")),
+            "{e}"
+        );
+        let (fresh, stale) = Instance::create(&n, &[], caps(), 2).unwrap();
+        assert!(stale, "the old instance counts as stale");
+        assert_eq!(fresh.control.created_ns(), 2);
+        Instance::open(&n).unwrap();
+        // A live owner of the old layout (pid 1 is always alive) is refused, not removed.
+        fresh.control.forge_header_for_test(old, 1);
+        let e = Instance::create(&n, &[], caps(), 3).unwrap_err();
+        assert!(matches!(e, ShmError::InstanceRunning { pid: 1, .. }), "{e}");
+        assert!(Segment::exists(&segment_name(&n, "control")));
     }
 }

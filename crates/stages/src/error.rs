@@ -129,6 +129,24 @@ pub enum StageError {
         /// The last failure.
         last: String,
     },
+    /// A control command found no running instance to talk to.
+    #[error("instance {instance:?} is not running: {reason}")]
+    NotRunning {
+        /// Instance name.
+        instance: String,
+        /// What was found instead.
+        reason: String,
+    },
+    /// A control command could not be posted to the executor's mailbox.
+    #[error("instance {instance:?}: cannot post {command}: {cause}")]
+    CommandRejected {
+        /// Instance name.
+        instance: String,
+        /// The command.
+        command: &'static str,
+        /// Why (mailbox busy...); part of the message, so not also a `source`.
+        cause: shmtrader_shm::ShmError,
+    },
 }
 
 impl StageError {

@@ -100,6 +100,7 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
         book: cfg.rings.book,
         signals: cfg.rings.signals,
         outcomes: cfg.rings.outcomes,
+        mark: cfg.rings.mark,
     };
     let (inst, stale) = Instance::create(&cfg.instance, &cfg.symbols, caps, now_ns())?;
     if stale {

@@ -5,6 +5,7 @@
 //! the loops here only read rings, call it, publish, heartbeat and count.
 
 pub mod analytics;
+pub mod control_cmd;
 pub mod error;
 pub mod exec;
 pub mod executor;

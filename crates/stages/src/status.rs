@@ -2,18 +2,59 @@
 
 use crate::runtime::{counter, fig, hist, mlfig, stage_idx};
 use serde_json::{json, Map, Value};
-use shmtrader_shm::clock::mono_ns;
+use shmtrader_shm::clock::{mono_ns, now_ns};
 use shmtrader_shm::control::Histogram;
-use shmtrader_shm::{consumer_id, ring_id, Instance, RingInfo, StageState};
+use shmtrader_shm::{
+    consumer_id, ring_id, Command, CommandPhase, CompletedCommand, Instance, MailboxSnapshot,
+    RingInfo, StageState,
+};
 use std::sync::atomic::Ordering;
 
-fn ring_info(inst: &Instance, r: usize) -> RingInfo {
+fn ring_info(inst: &Instance, r: usize) -> Option<RingInfo> {
     match r {
-        ring_id::TICKS => inst.ticks.info(),
-        ring_id::BOOK => inst.book.info(),
-        ring_id::SIGNALS => inst.signals.info(),
-        _ => inst.outcomes.info(),
+        ring_id::TICKS => Some(inst.ticks.info()),
+        ring_id::BOOK => Some(inst.book.info()),
+        ring_id::SIGNALS => Some(inst.signals.info()),
+        ring_id::OUTCOMES => Some(inst.outcomes.info()),
+        ring_id::MARK => Some(inst.mark.info()),
+        _ => None,
     }
+}
+
+fn completed_json(c: &CompletedCommand, now_wall_ns: u64) -> Value {
+    let r = &c.report;
+    json!({
+        "seq": c.seq,
+        "command": c.command.map(Command::as_str),
+        "status": r.status.as_str(),
+        "orders_canceled": r.orders_canceled,
+        "conditional_canceled": r.conditional_canceled,
+        "positions_closed": r.positions_closed,
+        "positions_left_open": r.positions_left_open,
+        "message": r.message,
+        "completed_ns": c.completed_ns,
+        "age_s": now_wall_ns.saturating_sub(c.completed_ns) as f64 / 1e9,
+    })
+}
+
+/// The `commands` section: the mailbox's latest command and the last report.
+pub fn commands_json(m: &MailboxSnapshot, now_wall_ns: u64) -> Value {
+    let latest = (m.phase != CommandPhase::Empty).then(|| {
+        json!({
+            "seq": m.seq,
+            "command": m.command.map(Command::as_str),
+            "state": m.phase.as_str(),
+            "lease_left_s": m.lease_left.as_secs_f64(),
+            "taker_pid": if m.taker_pid != 0 { json!(m.taker_pid) } else { Value::Null },
+        })
+    });
+    json!({
+        "latest": latest.unwrap_or(Value::Null),
+        "last_report": m
+            .last_report
+            .as_ref()
+            .map_or(Value::Null, |c| completed_json(c, now_wall_ns)),
+    })
 }
 
 fn hist_json(h: &Histogram) -> Value {
@@ -71,7 +112,9 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
     }
     let mut rings = Map::new();
     for (r, rname) in ring_id::NAMES.iter().enumerate() {
-        let info = ring_info(inst, r);
+        let Some(info) = ring_info(inst, r) else {
+            continue;
+        };
         let mut consumers = Map::new();
         for (ri, ci, who) in consumer_id::ALL {
             if ri != r {
@@ -200,6 +243,7 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
         "ml": ml.unwrap_or(Value::Null),
         "positions": positions,
         "latency": latency,
+        "commands": commands_json(&ctl.mailbox(), now_ns()),
     })
 }
 
@@ -332,6 +376,7 @@ pub fn status_text(v: &Value) -> String {
             ));
         }
     }
+    out.push_str(&commands_text(v.get("commands").unwrap_or(&Value::Null)));
     if let Some(l) = v.get("latency").and_then(|l| l.as_object()) {
         out.push_str("\nlatency (ns)            count       p50       p99     p99.9\n");
         for (name, h) in l {
@@ -349,4 +394,133 @@ pub fn status_text(v: &Value) -> String {
         }
     }
     out
+}
+
+/// The mailbox lines of the status text (from the `commands` JSON section).
+fn commands_text(c: &Value) -> String {
+    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
+    let u = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let latest = c.get("latest").filter(|l| !l.is_null());
+    let report = c.get("last_report").filter(|r| !r.is_null());
+    let Some(l) = latest else {
+        return "\ncommands: none posted\n".to_string();
+    };
+    let mut out = format!(
+        "\ncommands: latest #{} {} {}",
+        u(l, "seq"),
+        str_of(l, "command"),
+        str_of(l, "state")
+    );
+    match l.get("state").and_then(Value::as_str) {
+        Some("pending") => {
+            let left = l.get("lease_left_s").and_then(Value::as_f64).unwrap_or(0.0);
+            if left > 0.0 {
+                out.push_str(&format!(" (not taken yet; lease {left:.0} s left)"));
+            } else {
+                out.push_str(" (not taken; lease expired, runs when the executor comes back)");
+            }
+        }
+        Some("executing") => out.push_str(&format!(" (executor pid {})", u(l, "taker_pid"))),
+        _ => {}
+    }
+    out.push('\n');
+    if let Some(r) = report {
+        out.push_str(&format!(
+            "  report #{} {}: {}  {:.0} s ago  orders canceled {}  conditional canceled {}  \
+             positions closed {}  left open {}\n",
+            u(r, "seq"),
+            str_of(r, "command"),
+            str_of(r, "status"),
+            r.get("age_s").and_then(Value::as_f64).unwrap_or(0.0),
+            u(r, "orders_canceled"),
+            u(r, "conditional_canceled"),
+            u(r, "positions_closed"),
+            u(r, "positions_left_open"),
+        ));
+        let msg = str_of(r, "message");
+        if !msg.is_empty() && msg != "-" {
+            out.push_str(&format!("  {msg}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shmtrader_shm::{CommandReport, CommandStatus};
+    use std::time::Duration;
+
+    fn snapshot(phase: CommandPhase, report: bool) -> MailboxSnapshot {
+        let mut r = CommandReport::new(CommandStatus::Done, "closed 1 of 1");
+        r.orders_canceled = 3;
+        r.positions_closed = 1;
+        MailboxSnapshot {
+            seq: 4,
+            command: Some(Command::Flatten),
+            phase,
+            lease_left: Duration::from_secs(12),
+            taker_pid: if phase == CommandPhase::Pending {
+                0
+            } else {
+                77
+            },
+            last_report: report.then(|| CompletedCommand {
+                seq: if phase == CommandPhase::Completed {
+                    4
+                } else {
+                    3
+                },
+                command: Some(Command::Flatten),
+                completed_ns: 1_000_000_000,
+                report: r,
+            }),
+        }
+    }
+
+    /// The `commands` section in JSON and text for each mailbox phase.
+    #[test]
+    fn commands_section_shows_latest_command_and_last_report() {
+        let now = 3_000_000_000;
+        let empty = MailboxSnapshot {
+            seq: 0,
+            command: None,
+            phase: CommandPhase::Empty,
+            lease_left: Duration::ZERO,
+            taker_pid: 0,
+            last_report: None,
+        };
+        let j = commands_json(&empty, now);
+        assert!(j["latest"].is_null() && j["last_report"].is_null(), "{j}");
+        assert!(commands_text(&j).contains("none posted"));
+
+        let j = commands_json(&snapshot(CommandPhase::Pending, false), now);
+        assert_eq!(j["latest"]["state"], "pending");
+        assert_eq!(j["latest"]["command"], "flatten");
+        assert!(j["latest"]["taker_pid"].is_null());
+        assert!(
+            commands_text(&j).contains("not taken yet; lease 12 s left"),
+            "{}",
+            commands_text(&j)
+        );
+
+        let j = commands_json(&snapshot(CommandPhase::Executing, true), now);
+        assert_eq!(j["latest"]["taker_pid"], 77);
+        assert_eq!(j["last_report"]["seq"], 3);
+        assert!(commands_text(&j).contains("executor pid 77"));
+
+        let j = commands_json(&snapshot(CommandPhase::Completed, true), now);
+        let r = &j["last_report"];
+        assert_eq!(
+            (r["seq"].as_u64(), r["status"].as_str()),
+            (Some(4), Some("done"))
+        );
+        assert_eq!(r["orders_canceled"], 3);
+        assert_eq!(r["age_s"], 2.0);
+        let t = commands_text(&j);
+        assert!(
+            t.contains("report #4 flatten: done") && t.contains("closed 1 of 1"),
+            "{t}"
+        );
+    }
 }
