@@ -11,6 +11,14 @@ use shmtrader_journal::{client_order_id, Intent, OrderType, Record, RiskState};
 use shmtrader_risk::{
     stop_target, take_profit_target, OrderClass, StopAction, StopKind, StopTarget,
 };
+use shmtrader_shm::{Command as ControlCommand, CommandReport, CommandStatus};
+
+fn report(status: CommandStatus, positions_left: u32, message: String) -> CommandReport {
+    CommandReport {
+        positions_left_open: positions_left,
+        ..CommandReport::new(status, message)
+    }
+}
 
 /// An execution whose order nobody claims within this is someone else's (ns).
 const ATTRIBUTION_GRACE_NS: u64 = 1_000_000_000;
@@ -20,38 +28,6 @@ const STREAM_DOWN_POLL_NS: u64 = 1_000_000_000;
 const FLATTEN_TIMEOUT_NS: u64 = 15_000_000_000;
 /// The peak equity is journaled when it moved by this fraction (and at most every 10 s).
 const PEAK_STEP: f64 = 1e-3;
-
-/// What the control plane asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ControlCommand {
-    /// Refuse new entries; positions and their stops stay.
-    StopEntries,
-    /// Accept entries again (clears `StopEntries`, `Flatten` and a command kill switch;
-    /// the kill-switch *file* still wins while it exists).
-    Resume,
-    /// Close every own position at market, cancel its stops after the closing fills,
-    /// and refuse entries until `Resume`.
-    Flatten,
-    /// The kill switch by command: on = flatten and refuse entries.
-    KillSwitch(bool),
-}
-
-/// The executor's answer to a command.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ControlReport {
-    /// Carried out fully.
-    pub ok: bool,
-    /// Market orders cancelled (market orders fill at once: normally 0).
-    pub orders_canceled: u32,
-    /// Conditional orders (stops, take-profits) cancelled.
-    pub stops_canceled: u32,
-    /// Positions closed.
-    pub positions_closed: u32,
-    /// Positions still open when the report was made.
-    pub positions_left: u32,
-    /// What happened, in words.
-    pub message: String,
-}
 
 impl ExecCore {
     /// Periodic work (call every ~100 ms): stop timeouts and trailing moves, late
@@ -293,18 +269,17 @@ impl ExecCore {
         seq: u64,
         cmd: ControlCommand,
         now_ns: u64,
-    ) -> Result<Option<ControlReport>> {
+    ) -> Result<Option<CommandReport>> {
         let ts = self.last_tick_ns.max(1);
         match cmd {
             ControlCommand::StopEntries => {
                 self.entries_stopped = true;
                 tracing::warn!("entries stopped by command");
-                Ok(Some(ControlReport {
-                    ok: true,
-                    positions_left: self.risk.open_positions(),
-                    message: "new entries refused until `resume`; positions and their stops stay".into(),
-                    ..ControlReport::default()
-                }))
+                Ok(Some(report(
+                    CommandStatus::Done,
+                    self.risk.open_positions(),
+                    "new entries refused until `resume`; positions and their stops stay".into(),
+                )))
             }
             ControlCommand::Resume => {
                 self.entries_stopped = false;
@@ -316,22 +291,28 @@ impl ExecCore {
                     "entries resumed"
                 };
                 tracing::warn!("{msg}");
-                Ok(Some(ControlReport {
-                    ok: !self.risk.kill_switch(),
-                    positions_left: self.risk.open_positions(),
-                    message: msg.into(),
-                    ..ControlReport::default()
-                }))
+                let status = if self.risk.kill_switch() {
+                    CommandStatus::Refused
+                } else {
+                    CommandStatus::Done
+                };
+                Ok(Some(report(status, self.risk.open_positions(), msg.into())))
             }
-            ControlCommand::KillSwitch(on) => {
+            ControlCommand::KillSwitch { on } => {
                 self.cmd_kill = on;
                 self.apply_kill(ts, now_ns)?;
-                Ok(Some(ControlReport {
-                    ok: true,
-                    positions_left: self.risk.open_positions(),
-                    message: format!("kill switch {}", if on { "on: closing positions" } else { "off by command" }),
-                    ..ControlReport::default()
-                }))
+                Ok(Some(report(
+                    CommandStatus::Done,
+                    self.risk.open_positions(),
+                    format!(
+                        "kill switch {}",
+                        if on {
+                            "on: closing positions, entries refused"
+                        } else {
+                            "off by command (the file, if it exists, still holds it on)"
+                        }
+                    ),
+                )))
             }
             ControlCommand::Flatten => {
                 self.entries_stopped = true;
@@ -356,7 +337,7 @@ impl ExecCore {
 
     /// Progress of a flatten: `Some((seq, report))` once every own position is closed
     /// and its stops are cancelled, or when it timed out.
-    pub fn poll_command(&mut self, now_ns: u64) -> Option<(u64, ControlReport)> {
+    pub fn poll_command(&mut self, now_ns: u64) -> Option<(u64, CommandReport)> {
         let job = self.flatten.clone()?;
         let own_open = (0..self.cfg.symbols.len() as u32)
             .filter(|s| self.origin.get(*s as usize).copied().flatten().is_some())
@@ -369,12 +350,16 @@ impl ExecCore {
         }
         self.flatten = None;
         let closed = job.positions.saturating_sub(own_open);
-        let report = ControlReport {
-            ok: done,
+        let report = CommandReport {
+            status: if done {
+                CommandStatus::Done
+            } else {
+                CommandStatus::Failed
+            },
             orders_canceled: 0,
-            stops_canceled: job.stops.saturating_sub(stops),
+            conditional_canceled: job.stops.saturating_sub(stops),
             positions_closed: closed,
-            positions_left: own_open,
+            positions_left_open: own_open,
             message: if done {
                 format!("flat: {closed} position(s) closed, {} stop(s) cancelled; entries refused until `resume`", job.stops.saturating_sub(stops))
             } else {
