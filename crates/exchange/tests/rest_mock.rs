@@ -17,6 +17,7 @@ use shmtrader_exchange::template::{
     TimeInForce,
 };
 use shmtrader_exchange::wire::account::{OrderStatus, SymbolFilter};
+use shmtrader_exchange::wire::{AlgoStatus, ExecutionType, OrderType};
 use shmtrader_exchange::{ApiErrorKind, ExchangeError, RejectReason};
 use shmtrader_mockex::{MockConfig, MockHandle};
 
@@ -480,8 +481,8 @@ async fn conditional_orders_go_through_the_algo_endpoint() {
         client_algo_id: "t-stop-1",
     };
     let a = e.client.new_algo_order(&r, &req).await.unwrap();
-    assert_eq!(a.algo_status, "NEW");
-    assert_eq!(a.order_type, "STOP_MARKET");
+    assert_eq!(a.algo_status, AlgoStatus::New);
+    assert_eq!(a.order_type, OrderType::StopMarket);
     assert_eq!(a.quantity, "0.002");
     assert_eq!(r.parse_price(&a.trigger_price).unwrap(), trigger);
     let q = e.client.query_algo_order(a.algo_id).await.unwrap();
@@ -512,7 +513,7 @@ async fn conditional_orders_go_through_the_algo_endpoint() {
         ..req
     };
     let a = e.client.new_algo_order(&r, &tp).await.unwrap();
-    assert_eq!(a.order_type, "TAKE_PROFIT");
+    assert_eq!(a.order_type, OrderType::TakeProfit);
     let bad = AlgoOrderRequest {
         close_position: true,
         client_algo_id: "t-bad",
@@ -1034,7 +1035,7 @@ mod user_stream {
     ) -> shmtrader_exchange::wire::account::OrderTradeUpdate {
         loop {
             if let UserStreamMsg::Event(UserEvent::OrderTradeUpdate(u)) = next(s).await {
-                if u.order.client_order_id == coid && u.order.execution_type == x {
+                if u.order.client_order_id == coid && u.order.execution_type.as_str() == x {
                     return u;
                 }
             }
@@ -1147,7 +1148,8 @@ mod user_stream {
         loop {
             match next(&mut s).await {
                 UserStreamMsg::Event(UserEvent::OrderTradeUpdate(u))
-                    if u.order.client_order_id == "t-us-3" && u.order.execution_type == "TRADE" =>
+                    if u.order.client_order_id == "t-us-3"
+                        && u.order.execution_type == ExecutionType::Trade =>
                 {
                     break
                 }

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::str_or_num;
+use crate::error::Result;
+use crate::wire::decimal::{decimal_accessors, parse_optional_decimal};
 
 /// `POST /fapi/v1/leverage`.
 ///
@@ -39,6 +41,10 @@ pub struct LeverageBrackets {
 }
 
 /// One leverage bracket. These are numbers on the wire (reference data, not prices).
+///
+/// ```json
+/// {"bracket":1,"initialLeverage":75,"notionalCap":10000,"notionalFloor":0,"maintMarginRatio":0.0065,"cum":0}
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LeverageBracket {
@@ -215,6 +221,10 @@ pub struct Account {
 }
 
 /// `assets[]` row of [`Account`].
+///
+/// ```json
+/// {"asset":"USDT","walletBalance":"103.12345678","unrealizedProfit":"0.00000000","marginBalance":"103.12345678","maintMargin":"0.00000000","initialMargin":"0.00000000","availableBalance":"103.12345678","maxWithdrawAmount":"103.12345678","updateTime":1625474304765}
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountAsset {
@@ -236,7 +246,18 @@ pub struct AccountAsset {
     pub update_time: u64,
 }
 
-/// `positions[]` row of [`Account`].
+/// `positions[]` row of [`Account`]. `/fapi/v2/account` sends `entryPrice` (and
+/// `leverage`); `/fapi/v3/account` does not, so `entry_price` is empty there: take it
+/// from `positionRisk` or the `ACCOUNT_UPDATE` stream.
+///
+/// v2 row:
+/// ```json
+/// {"symbol":"BTCUSDT","initialMargin":"0","maintMargin":"0","unrealizedProfit":"0.00000000","positionInitialMargin":"0","openOrderInitialMargin":"0","leverage":"100","isolated":true,"entryPrice":"0.00000","breakEvenPrice":"0.0","maxNotional":"250000","bidNotional":"0","askNotional":"0","positionSide":"BOTH","positionAmt":"0","updateTime":0}
+/// ```
+/// v3 row:
+/// ```json
+/// {"symbol":"BTCUSDT","positionSide":"BOTH","positionAmt":"1.000","unrealizedProfit":"0.00000000","isolatedMargin":"0.00000000","notional":"0","isolatedWallet":"0","initialMargin":"0","maintMargin":"0","updateTime":0}
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountPosition {
@@ -247,6 +268,9 @@ pub struct AccountPosition {
     pub position_side: String,
     /// Signed size.
     pub position_amt: String,
+    /// Average entry price (v2 only; empty on v3).
+    #[serde(default)]
+    pub entry_price: String,
     /// Unrealized PnL.
     #[serde(default)]
     pub unrealized_profit: String,
@@ -262,6 +286,93 @@ pub struct AccountPosition {
     /// Last change.
     #[serde(default)]
     pub update_time: u64,
+}
+
+decimal_accessors!(PositionRiskV2, "positionRisk" {
+    /// `positionAmt`: signed size (negative = short).
+    amount => position_amt, "positionAmt";
+    /// `entryPrice`.
+    entry => entry_price, "entryPrice";
+    /// `markPrice`.
+    mark => mark_price, "markPrice";
+    /// `unRealizedProfit`.
+    unrealized => un_realized_profit, "unRealizedProfit";
+    /// `liquidationPrice` (0 when none).
+    liquidation => liquidation_price, "liquidationPrice";
+});
+
+decimal_accessors!(PositionRiskV3, "positionRisk" {
+    /// `positionAmt`: signed size (negative = short).
+    amount => position_amt, "positionAmt";
+    /// `entryPrice`.
+    entry => entry_price, "entryPrice";
+    /// `markPrice`.
+    mark => mark_price, "markPrice";
+    /// `unRealizedProfit`.
+    unrealized => un_realized_profit, "unRealizedProfit";
+    /// `liquidationPrice` (0 when none).
+    liquidation => liquidation_price, "liquidationPrice";
+});
+
+decimal_accessors!(Balance, "balance" {
+    /// `balance`: the wallet balance of the asset.
+    wallet => balance, "balance";
+    /// `crossWalletBalance`.
+    cross_wallet => cross_wallet_balance, "crossWalletBalance";
+    /// `availableBalance`: usable for new orders.
+    available => available_balance, "availableBalance";
+});
+
+decimal_accessors!(Account, "account" {
+    /// `totalWalletBalance`: deposits + realized PnL − fees (no open PnL).
+    total_wallet => total_wallet_balance, "totalWalletBalance";
+    /// `totalMarginBalance`: wallet + unrealized PnL (equity).
+    total_margin => total_margin_balance, "totalMarginBalance";
+    /// `totalUnrealizedProfit`.
+    total_unrealized => total_unrealized_profit, "totalUnrealizedProfit";
+    /// `availableBalance`: usable for new orders.
+    available => available_balance, "availableBalance";
+});
+
+decimal_accessors!(AccountAsset, "account" {
+    /// `walletBalance`.
+    wallet => wallet_balance, "walletBalance";
+    /// `availableBalance`.
+    available => available_balance, "availableBalance";
+    /// `unrealizedProfit`.
+    unrealized => unrealized_profit, "unrealizedProfit";
+    /// `marginBalance`.
+    margin => margin_balance, "marginBalance";
+});
+
+decimal_accessors!(AccountPosition, "account" {
+    /// `positionAmt`: signed size (negative = short).
+    amount => position_amt, "positionAmt";
+    /// `unrealizedProfit`.
+    unrealized => unrealized_profit, "unrealizedProfit";
+});
+
+impl Account {
+    /// The row of `asset` (`USDT`), if the account has one.
+    pub fn asset(&self, asset: &str) -> Option<&AccountAsset> {
+        self.assets.iter().find(|a| a.asset == asset)
+    }
+    /// The row of `symbol` in one-way mode (`positionSide` BOTH or absent).
+    pub fn position(&self, symbol: &str) -> Option<&AccountPosition> {
+        self.positions.iter().find(|p| {
+            p.symbol == symbol && (p.position_side.is_empty() || p.position_side == "BOTH")
+        })
+    }
+}
+
+impl AccountPosition {
+    /// `entryPrice`; `None` when the answer does not carry it (`/fapi/v3/account`).
+    ///
+    /// # Errors
+    /// [`crate::ExchangeError::BadNumber`] if present but not a finite number.
+    pub fn entry(&self) -> Result<Option<f64>> {
+        parse_optional_decimal("account", "entryPrice", &self.entry_price)
+    }
 }
 
 #[cfg(test)]
@@ -309,5 +420,51 @@ mod tests {
         assert_eq!(a.total_wallet_balance, "103.12345678");
         assert_eq!(a.assets[0].asset, "USDT");
         assert_eq!(a.positions[0].position_amt, "1.000");
+    }
+
+    #[test]
+    fn account_totals_assets_and_positions_are_typed_values() {
+        let a: Account = serde_json::from_str(r#"{"totalInitialMargin":"0.00000000","totalMaintMargin":"0.00000000","totalWalletBalance":"103.12345678","totalUnrealizedProfit":"-1.50000000","totalMarginBalance":"101.62345678","availableBalance":"99.00000000","maxWithdrawAmount":"99.00000000","assets":[{"asset":"USDT","walletBalance":"103.12345678","unrealizedProfit":"-1.50000000","marginBalance":"101.62345678","maintMargin":"0.00000000","initialMargin":"0.00000000","availableBalance":"99.00000000","maxWithdrawAmount":"99.00000000","updateTime":1625474304765}],"positions":[{"symbol":"BTCUSDT","initialMargin":"0","maintMargin":"0","unrealizedProfit":"-1.50000000","positionInitialMargin":"0","openOrderInitialMargin":"0","leverage":"100","isolated":true,"entryPrice":"64000.5","breakEvenPrice":"0.0","maxNotional":"250000","bidNotional":"0","askNotional":"0","positionSide":"BOTH","positionAmt":"-0.010","updateTime":0}]}"#).unwrap();
+        assert_eq!(a.total_wallet().unwrap(), 103.123_456_78);
+        assert_eq!(a.total_margin().unwrap(), 101.623_456_78);
+        assert_eq!(a.total_unrealized().unwrap(), -1.5);
+        assert_eq!(a.available().unwrap(), 99.0);
+        let usdt = a.asset("USDT").unwrap();
+        assert_eq!(usdt.wallet().unwrap(), 103.123_456_78);
+        assert_eq!(usdt.available().unwrap(), 99.0);
+        let p = a.position("BTCUSDT").unwrap();
+        assert_eq!(p.amount().unwrap(), -0.01);
+        assert_eq!(p.entry().unwrap(), Some(64_000.5));
+        assert!(a.position("ETHUSDT").is_none());
+    }
+
+    #[test]
+    fn a_v3_account_position_has_no_entry_price_and_a_bad_total_is_an_error() {
+        let mut a: Account = serde_json::from_str(r#"{"totalWalletBalance":"1","totalUnrealizedProfit":"0","totalMarginBalance":"1","availableBalance":"1","positions":[{"symbol":"BTCUSDT","positionSide":"BOTH","positionAmt":"1.000","unrealizedProfit":"0.00000000","isolatedMargin":"0.00000000","notional":"0","isolatedWallet":"0","initialMargin":"0","maintMargin":"0","updateTime":0}]}"#).unwrap();
+        assert_eq!(a.positions[0].entry().unwrap(), None);
+        assert_eq!(a.positions[0].amount().unwrap(), 1.0);
+        a.total_wallet_balance = "1,000.5".into();
+        assert!(matches!(
+            a.total_wallet(),
+            Err(crate::ExchangeError::BadNumber {
+                field: "totalWalletBalance",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn balance_and_position_risk_accessors_parse_their_fields() {
+        let b: Balance = serde_json::from_str(r#"{"accountAlias":"SgsR","asset":"USDT","balance":"122607.35137903","crossWalletBalance":"23.72469206","crossUnPnl":"0.00000000","availableBalance":"23.72469206","maxWithdrawAmount":"23.72469206","marginAvailable":true,"updateTime":1617939110373}"#).unwrap();
+        assert_eq!(b.wallet().unwrap(), 122_607.351_379_03);
+        assert_eq!(b.available().unwrap(), 23.724_692_06);
+        assert_eq!(b.cross_wallet().unwrap(), 23.724_692_06);
+        let p: PositionRiskV3 = serde_json::from_str(r#"{"symbol":"ADAUSDT","positionSide":"BOTH","positionAmt":"30","entryPrice":"0.385","breakEvenPrice":"0.385077","markPrice":"0.41047590","unRealizedProfit":"0.76427700","liquidationPrice":"0","isolatedMargin":"0","notional":"12.31427700","marginAsset":"USDT","isolatedWallet":"0","initialMargin":"0.61571385","maintMargin":"0.08004774","positionInitialMargin":"0.61571385","openOrderInitialMargin":"0","adl":2,"bidNotional":"0","askNotional":"0","updateTime":1720736417660}"#).unwrap();
+        assert_eq!(p.amount().unwrap(), 30.0);
+        assert_eq!(p.entry().unwrap(), 0.385);
+        assert_eq!(p.mark().unwrap(), 0.4104759);
+        assert_eq!(p.liquidation().unwrap(), 0.0);
+        let b: LeverageBracket = serde_json::from_str(r#"{"bracket":1,"initialLeverage":75,"notionalCap":10000,"notionalFloor":0,"maintMarginRatio":0.0065,"cum":0}"#).unwrap();
+        assert_eq!(b.maint_margin_ratio, 0.0065);
     }
 }

@@ -57,6 +57,71 @@ impl ExchangeInfo {
     pub fn symbol(&self, symbol: &str) -> Option<&SymbolInfo> {
         self.symbols.iter().find(|s| s.symbol == symbol)
     }
+
+    /// The limits the client must stay under, typed: REQUEST_WEIGHT per minute and
+    /// ORDERS per 10 s and per minute. A limit the answer does not list is `None` (the
+    /// documented example lists no 10-second order limit).
+    pub fn limits(&self) -> RateLimits {
+        let find = |kind: &str, window_ms: u64| {
+            self.rate_limits
+                .iter()
+                .filter(|r| r.rate_limit_type == kind && r.window_ms() == Some(window_ms))
+                .map(|r| r.limit)
+                .min()
+        };
+        RateLimits {
+            request_weight_1m: find("REQUEST_WEIGHT", 60_000),
+            orders_10s: find("ORDERS", 10_000),
+            orders_1m: find("ORDERS", 60_000),
+        }
+    }
+}
+
+/// The rate limits of [`ExchangeInfo::limits`]. Binance counts request weight per IP and
+/// orders per account, in fixed windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    /// REQUEST_WEIGHT per 1 minute (`X-MBX-USED-WEIGHT-1M` counts against it).
+    pub request_weight_1m: Option<u32>,
+    /// ORDERS per 10 seconds (`X-MBX-ORDER-COUNT-10S`).
+    pub orders_10s: Option<u32>,
+    /// ORDERS per 1 minute (`X-MBX-ORDER-COUNT-1M`).
+    pub orders_1m: Option<u32>,
+}
+
+impl RateLimits {
+    /// Binance USD-M's published defaults: 2400 weight / min, 1200 orders / min, and
+    /// 300 orders / 10 s (the last from community fixtures, not the docs: UNCERTAIN).
+    /// Used until exchangeInfo has been read.
+    pub const BINANCE_DEFAULTS: RateLimits = RateLimits {
+        request_weight_1m: Some(2400),
+        orders_10s: Some(300),
+        orders_1m: Some(1200),
+    };
+
+    /// Each limit of `self`, or the one of `fallback` where `self` has none.
+    pub fn or(self, fallback: RateLimits) -> RateLimits {
+        RateLimits {
+            request_weight_1m: self.request_weight_1m.or(fallback.request_weight_1m),
+            orders_10s: self.orders_10s.or(fallback.orders_10s),
+            orders_1m: self.orders_1m.or(fallback.orders_1m),
+        }
+    }
+}
+
+impl RateLimit {
+    /// Length of the window in ms (`intervalNum` × `interval`); `None` for an unknown
+    /// interval name.
+    pub fn window_ms(&self) -> Option<u64> {
+        let unit: u64 = match self.interval.as_str() {
+            "SECOND" => 1_000,
+            "MINUTE" => 60_000,
+            "HOUR" => 3_600_000,
+            "DAY" => 86_400_000,
+            _ => return None,
+        };
+        Some(unit * u64::from(self.interval_num))
+    }
 }
 
 /// One `rateLimits` entry.
@@ -293,5 +358,38 @@ mod tests {
                 notional: "10.0".into()
             }
         );
+    }
+
+    #[test]
+    fn limits_are_typed_from_rate_limits_and_a_missing_one_is_none() {
+        let info: ExchangeInfo = serde_json::from_str(EXCHANGE_INFO).unwrap();
+        let l = info.limits();
+        assert_eq!(
+            l,
+            RateLimits {
+                request_weight_1m: Some(2400),
+                orders_10s: None,
+                orders_1m: Some(1200),
+            }
+        );
+        assert_eq!(l.or(RateLimits::BINANCE_DEFAULTS).orders_10s, Some(300));
+        let info: ExchangeInfo = serde_json::from_str(
+            r#"{"rateLimits":[
+            {"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000},
+            {"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":300},
+            {"rateLimitType":"ORDERS","interval":"MINUTE","intervalNum":1,"limit":1200},
+            {"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":200000},
+            {"rateLimitType":"RAW_REQUESTS","interval":"MINUTE","intervalNum":5,"limit":61000}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            info.limits(),
+            RateLimits {
+                request_weight_1m: Some(6000),
+                orders_10s: Some(300),
+                orders_1m: Some(1200),
+            }
+        );
+        assert_eq!(info.rate_limits[4].window_ms(), Some(300_000));
     }
 }

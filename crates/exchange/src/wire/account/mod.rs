@@ -10,14 +10,19 @@ use serde::{Deserialize, Deserializer};
 mod algo;
 mod balances;
 mod exchange_info;
+mod order_update;
 mod orders;
 mod user_events;
 
 pub use algo::*;
 pub use balances::*;
 pub use exchange_info::*;
+pub use order_update::*;
 pub use orders::*;
 pub use user_events::*;
+
+pub use crate::wire::decimal::Fee;
+pub use crate::wire::enums::{AlgoStatus, ExecutionType, OrderType, WorkingType};
 
 /// Accepts a JSON string or number and keeps its text. Binance is inconsistent about a
 /// few fields (`er`, algo `code`, `actualOrderId`, `autoAssetExchange`): reading them as
@@ -43,6 +48,21 @@ pub(crate) fn str_or_num<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::E
     })
 }
 
+/// An order id that may be absent, empty (`""`, an algo order not yet triggered), a
+/// string of digits or a JSON number; `0` also means "none" (no order has id 0). Text
+/// that is not an integer is an error (an id is never guessed).
+pub(crate) fn opt_order_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let s = str_or_num(d)?;
+    match s.as_str() {
+        "" | "0" => Ok(None),
+        t => t
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("order id {t:?} is not an integer"))),
+    }
+}
+
+/// The first `n` characters of `s`.
 pub(crate) fn truncate(s: &str, n: usize) -> &str {
     match s.char_indices().nth(n) {
         Some((i, _)) => &s[..i],

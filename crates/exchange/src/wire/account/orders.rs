@@ -2,7 +2,12 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use shmtrader_core::Side;
+
 use super::str_or_num;
+use crate::error::Result;
+use crate::wire::decimal::{decimal_accessors, parse_decimal, Fee};
+use crate::wire::enums::side_serde;
 
 /// Order status (`X` in user events, `status` in REST).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -140,6 +145,91 @@ pub enum BatchItem {
     Error(ApiErrorBody),
 }
 
+decimal_accessors!(OrderResponse, "order" {
+    /// `executedQty`: filled quantity.
+    filled_qty => executed_qty, "executedQty";
+    /// `avgPrice`: average fill price (0 while nothing filled).
+    avg_fill_price => avg_price, "avgPrice";
+    /// `origQty`: ordered quantity.
+    order_qty => orig_qty, "origQty";
+    /// `price`: limit price (0 for market orders).
+    limit_price => price, "price";
+});
+
+/// One fill of `GET /fapi/v1/userTrades` (Binance's documented example).
+///
+/// ```json
+/// {"buyer":false,"commission":"-0.07819010","commissionAsset":"USDT","id":698759,"maker":false,"orderId":25851813,"price":"7819.01","qty":"0.002","quoteQty":"15.63802","realizedPnl":"-0.91539999","side":"SELL","positionSide":"SHORT","symbol":"BTCUSDT","time":1569514978020}
+/// ```
+///
+/// The documented example shows a *negative* commission for a fee that was paid, while
+/// the stream's `n` is positive: [`UserTrade::fee`] normalises to "paid, positive" (see
+/// [`Fee`]); `commission` keeps the raw text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserTrade {
+    /// Trade id (unique per symbol).
+    pub id: u64,
+    /// Symbol.
+    pub symbol: String,
+    /// Order id the fill belongs to.
+    pub order_id: u64,
+    /// Side of the order.
+    #[serde(with = "side_serde")]
+    pub side: Side,
+    /// BOTH / LONG / SHORT.
+    #[serde(default)]
+    pub position_side: String,
+    /// Fill price.
+    pub price: String,
+    /// Fill quantity.
+    pub qty: String,
+    /// Fill notional in the quote asset.
+    #[serde(default)]
+    pub quote_qty: String,
+    /// Commission, raw (sign as Binance sent it).
+    #[serde(default)]
+    pub commission: String,
+    /// Commission asset.
+    #[serde(default)]
+    pub commission_asset: String,
+    /// Realized PnL of this fill.
+    #[serde(default)]
+    pub realized_pnl: String,
+    /// This side was the buyer.
+    #[serde(default)]
+    pub buyer: bool,
+    /// This side was the maker.
+    #[serde(default)]
+    pub maker: bool,
+    /// Trade time (ms).
+    pub time: u64,
+}
+
+decimal_accessors!(UserTrade, "userTrades" {
+    /// `price`.
+    fill_price => price, "price";
+    /// `qty`.
+    fill_qty => qty, "qty";
+    /// `quoteQty`: price × quantity in the quote asset.
+    notional => quote_qty, "quoteQty";
+    /// `realizedPnl`.
+    realized_profit => realized_pnl, "realizedPnl";
+});
+
+impl UserTrade {
+    /// The fee paid for this fill, positive, in `commissionAsset`.
+    ///
+    /// # Errors
+    /// [`crate::ExchangeError::BadNumber`] if `commission` is not a number.
+    pub fn fee(&self) -> Result<Fee> {
+        Ok(Fee {
+            asset: self.commission_asset.clone(),
+            paid: parse_decimal("userTrades", "commission", &self.commission)?.abs(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +277,44 @@ mod tests {
         let v: Vec<BatchItem> = serde_json::from_str(r#"[{"orderId":42,"symbol":"BTCUSDT","status":"NEW","clientOrderId":"a-1-0","side":"BUY"},{"code":-2022,"msg":"ReduceOnly Order is rejected."}]"#).unwrap();
         assert!(matches!(&v[0], BatchItem::Order(o) if o.order_id == 42));
         assert!(matches!(&v[1], BatchItem::Error(e) if e.code == -2022));
+    }
+
+    #[test]
+    fn order_response_accessors_parse_fill_figures() {
+        let o: OrderResponse = serde_json::from_str(r#"{"orderId":284719273,"symbol":"BTCUSDT","status":"FILLED","clientOrderId":"x-A9C381","price":"0.00","avgPrice":"64050.25000","origQty":"0.002","executedQty":"0.002","cumQty":"0.002","cumQuote":"128.10050","timeInForce":"GTC","type":"MARKET","side":"BUY","updateTime":1784621536001}"#).unwrap();
+        assert_eq!(o.filled_qty().unwrap(), 0.002);
+        assert_eq!(o.avg_fill_price().unwrap(), 64_050.25);
+        assert_eq!(o.order_qty().unwrap(), 0.002);
+        assert_eq!(o.limit_price().unwrap(), 0.0);
+    }
+
+    /// Binance's documented userTrades example: the negative commission is a fee paid.
+    #[test]
+    fn user_trade_documented_example_normalises_the_fee_to_paid_positive() {
+        let t: UserTrade = serde_json::from_str(r#"{"buyer":false,"commission":"-0.07819010","commissionAsset":"USDT","id":698759,"maker":false,"orderId":25851813,"price":"7819.01","qty":"0.002","quoteQty":"15.63802","realizedPnl":"-0.91539999","side":"SELL","positionSide":"SHORT","symbol":"BTCUSDT","time":1569514978020}"#).unwrap();
+        assert_eq!(
+            (t.id, t.order_id, t.time),
+            (698_759, 25_851_813, 1_569_514_978_020)
+        );
+        assert_eq!(t.side, Side::Sell);
+        assert!(!t.buyer && !t.maker);
+        assert_eq!(t.position_side, "SHORT");
+        assert_eq!(t.fill_price().unwrap(), 7819.01);
+        assert_eq!(t.fill_qty().unwrap(), 0.002);
+        assert_eq!(t.notional().unwrap(), 15.63802);
+        assert_eq!(t.realized_profit().unwrap(), -0.91539999);
+        assert_eq!(
+            t.fee().unwrap(),
+            Fee {
+                asset: "USDT".into(),
+                paid: 0.0781901
+            }
+        );
+        assert_eq!(t.commission, "-0.07819010");
+        let bad = UserTrade {
+            commission: "".into(),
+            ..t
+        };
+        assert!(bad.fee().is_err(), "a missing commission is not a zero fee");
     }
 }
