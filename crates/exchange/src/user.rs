@@ -231,7 +231,7 @@ async fn run(
             return;
         }
         let key = match rest.create_listen_key().await {
-            Ok(k) => k,
+            Ok(k) => k.listen_key,
             Err(e) => {
                 tracing::warn!("user stream: listenKey creation failed: {e}");
                 let reason = format!("listenKey creation failed: {e}");

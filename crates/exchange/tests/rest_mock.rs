@@ -452,7 +452,20 @@ async fn account_settings_and_views() {
     assert_eq!(acct.positions.len(), 4);
     let acct3 = c.account_v3().await.unwrap();
     assert!(acct3.positions.is_empty());
-    // An endpoint without a typed method, through the signed escape hatch.
+    // Typed values of the account views.
+    assert_eq!(acct.total_wallet().unwrap(), 10_000.0);
+    assert_eq!(acct.total_margin().unwrap(), 10_000.0);
+    assert_eq!(acct.total_unrealized().unwrap(), 0.0);
+    assert!(acct.available().unwrap() > 0.0);
+    assert_eq!(acct.asset("USDT").unwrap().wallet().unwrap(), 10_000.0);
+    let p = acct.position("BTCUSDT").unwrap();
+    assert_eq!(p.amount().unwrap(), 0.0);
+    assert!(p.entry().unwrap().is_some(), "v2 rows carry entryPrice");
+    assert_eq!(bal[0].wallet().unwrap(), 10_000.0);
+    // Position mode: one-way, and asking for one-way again changes nothing (-4059).
+    assert!(!c.position_mode().await.unwrap());
+    assert!(!c.set_position_mode(false).await.unwrap());
+    // The same endpoint through the signed escape hatch.
     let dual = c
         .signed_json("GET", "/v1/positionSide/dual", &[])
         .await
@@ -461,8 +474,71 @@ async fn account_settings_and_views() {
 }
 
 #[tokio::test]
+async fn mark_price_and_exchange_limits_from_the_mock() {
+    let e = env().await;
+    let m = e.client.mark_price("BTCUSDT").await.unwrap();
+    assert_eq!(m.symbol, "BTCUSDT");
+    assert!(m.mark_price > 0.0 && m.index_price > 0.0);
+    assert!(m.next_funding_time > m.time);
+    let err = e.client.mark_price("NOPEUSDT").await.unwrap_err();
+    assert_api(&err, -1121, ApiErrorKind::BadParam);
+    // env() read exchangeInfo: its limits are in the view.
+    let v = e.client.rate_view();
+    assert!(v.limits_from_exchange);
+    assert!(v.limits.request_weight_1m.is_some());
+    assert!(v.weight_used() > 0);
+    assert!(v.allows(1, 1));
+}
+
+#[tokio::test]
+async fn maintenance_resyncs_the_clock_until_its_handle_is_dropped() {
+    use shmtrader_exchange::rest::Maintenance;
+    let e = env().await;
+    let before = e.client.stats().time_syncs;
+    e.client.set_time_offset_ms(-60_000);
+    let h = e
+        .client
+        .spawn_maintenance(Maintenance {
+            time_sync_every: Duration::from_millis(100),
+            ping_every: Some(Duration::from_millis(40)),
+        })
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(h.is_running());
+    let during = e.client.stats().time_syncs;
+    assert!(during >= before + 3, "{before} -> {during}");
+    assert!(
+        e.client.time_offset_ms().abs() < 50,
+        "the drift was measured away"
+    );
+    assert_eq!(e.client.stats().time_sync_failures, 0);
+    drop(h);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let after_stop = e.client.stats().time_syncs;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        e.client.stats().time_syncs,
+        after_stop,
+        "stopped with its handle"
+    );
+    assert!(e
+        .client
+        .spawn_maintenance(Maintenance {
+            time_sync_every: Duration::ZERO,
+            ping_every: None,
+        })
+        .is_err());
+}
+
+#[tokio::test]
 async fn conditional_orders_go_through_the_algo_endpoint() {
     let e = env().await;
+    // A long position for the reduce-only stops to protect.
+    let q = e.rules("BTCUSDT").round_qty_down(0.002).unwrap();
+    e.client
+        .new_order(e.tpl("BTCUSDT"), &market(Side::Buy, q, "t-stop-entry"))
+        .await
+        .unwrap();
     let (bid, _) = e.touch("BTCUSDT").await;
     let r = e.rules("BTCUSDT").clone();
     let trigger = r
@@ -475,7 +551,8 @@ async fn conditional_orders_go_through_the_algo_endpoint() {
         price: None,
         qty: Some(r.round_qty_down(0.002).unwrap()),
         close_position: false,
-        reduce_only: false,
+        // A protective stop: reduceOnly with a quantity, not closePosition (-4130).
+        reduce_only: true,
         working_type: WorkingType::MarkPrice,
         price_protect: true,
         client_algo_id: "t-stop-1",
@@ -495,9 +572,30 @@ async fn conditional_orders_go_through_the_algo_endpoint() {
             .len(),
         1
     );
-    let c = e.client.cancel_algo_order(a.algo_id).await.unwrap();
+    // By the caller's id: query, then cancel.
+    let by_id = e
+        .client
+        .query_algo_order_by_client_id("t-stop-1")
+        .await
+        .unwrap();
+    assert_eq!(by_id.algo_id, a.algo_id);
+    assert_eq!(by_id.actual_order_id, None);
+    assert!(by_id.reduce_only && !by_id.close_position);
+    assert_eq!(by_id.working_type, Some(WorkingType::MarkPrice));
+    assert_eq!(by_id.algo_status, AlgoStatus::New);
+    let c = e
+        .client
+        .cancel_algo_order_by_client_id("t-stop-1")
+        .await
+        .unwrap();
     assert_eq!((c.algo_id, c.code.as_str()), (a.algo_id, "200"));
     assert!(e.client.open_algo_orders(None).await.unwrap().is_empty());
+    let gone = e
+        .client
+        .query_algo_order_by_client_id("t-never-placed")
+        .await
+        .unwrap_err();
+    assert_eq!(gone.api_kind(), Some(ApiErrorKind::NotFound), "{gone}");
     // A close-position stop with a limit variant.
     let tp = AlgoOrderRequest {
         algo_type: AlgoType::TakeProfit,
@@ -559,10 +657,12 @@ async fn conditional_orders_go_through_the_algo_endpoint() {
 #[tokio::test]
 async fn listen_key_create_keepalive_close() {
     let e = env().await;
-    let k = e.client.create_listen_key().await.unwrap();
+    let key = e.client.create_listen_key().await.unwrap();
+    assert!(!format!("{key:?}").contains(key.expose()));
+    let k = key.expose().to_string();
     assert_eq!(k.len(), 64);
     // POST again returns the active key.
-    assert_eq!(e.client.create_listen_key().await.unwrap(), k);
+    assert_eq!(e.client.create_listen_key().await.unwrap(), key);
     e.client.keepalive_listen_key(&k).await.unwrap();
     e.client.close_listen_key(&k).await.unwrap();
     let err = e.client.keepalive_listen_key(&k).await.unwrap_err();

@@ -26,6 +26,8 @@ pub struct ClientStats {
     pub reconciliations: u64,
     /// Calls refused locally during a 429 backoff or 418 ban.
     pub refused_locally: u64,
+    /// Periodic resyncs of the maintenance task that failed.
+    pub time_sync_failures: u64,
 }
 
 impl RestClient {
@@ -84,10 +86,14 @@ impl RestClient {
             weight_1m: AtomicU32::new(NO_VALUE),
             orders_10s: AtomicU32::new(NO_VALUE),
             orders_1m: AtomicU32::new(NO_VALUE),
+            weight_seen_ms: AtomicU64::new(0),
+            orders_seen_ms: AtomicU64::new(0),
+            exchange_limits: Mutex::new(None),
             time_syncs: AtomicU64::new(0),
             timestamp_retries: AtomicU64::new(0),
             reconciliations: AtomicU64::new(0),
             refused_locally: AtomicU64::new(0),
+            time_sync_failures: AtomicU64::new(0),
             cfg,
         })
     }
@@ -170,37 +176,96 @@ impl RestClient {
             timestamp_retries: self.timestamp_retries.load(Ordering::Relaxed),
             reconciliations: self.reconciliations.load(Ordering::Relaxed),
             refused_locally: self.refused_locally.load(Ordering::Relaxed),
+            time_sync_failures: self.time_sync_failures.load(Ordering::Relaxed),
         }
     }
 
-    /// Spawns a task that pings every `ping_every` (keeps the pooled connection from
-    /// idling out) and resyncs the clock every `time_every`. Errors are logged.
-    pub fn spawn_maintenance(
-        self: &Arc<Self>,
-        ping_every: Duration,
-        time_every: Duration,
-    ) -> tokio::task::JoinHandle<()> {
+    /// The one way to keep the clock (and the pooled connection) fresh while trading:
+    /// spawns a task that re-measures the server-clock offset every
+    /// `m.time_sync_every` (3 × weight 1 per resync) and, if set, pings every
+    /// `m.ping_every` so the pooled connection does not idle out before the next order.
+    /// The first resync happens one period after the call (call [`RestClient::start`]
+    /// first). Failures are logged and counted ([`ClientStats::time_sync_failures`]);
+    /// the task keeps going. Dropping the returned handle (or
+    /// [`MaintenanceHandle::stop`]) ends the task.
+    ///
+    /// # Errors
+    /// [`ExchangeError::Invalid`] for a zero period (it would spin).
+    pub fn spawn_maintenance(self: &Arc<Self>, m: Maintenance) -> Result<MaintenanceHandle> {
+        if m.time_sync_every.is_zero() || m.ping_every.is_some_and(|p| p.is_zero()) {
+            return Err(ExchangeError::Invalid {
+                what: "maintenance period",
+                reason: format!("{m:?}: periods must be above zero"),
+            });
+        }
         let me = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut ping = tokio::time::interval(ping_every);
-            let mut time = tokio::time::interval(time_every);
-            ping.tick().await;
-            time.tick().await;
+        let task = tokio::spawn(async move {
+            let start = tokio::time::Instant::now();
+            let mut time = tokio::time::interval_at(start + m.time_sync_every, m.time_sync_every);
+            time.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // A ping period of `None` never fires (a timer far in the future).
+            let ping_every = m.ping_every.unwrap_or(Duration::from_secs(365 * 86_400));
+            let mut ping = tokio::time::interval_at(start + ping_every, ping_every);
+            ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
-                    _ = ping.tick() => {
+                    _ = time.tick() => {
+                        if let Err(e) = me.sync_time().await {
+                            me.time_sync_failures.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!("server time resync failed: {e}");
+                        }
+                    }
+                    _ = ping.tick(), if m.ping_every.is_some() => {
                         if let Err(e) = me.ping().await {
                             tracing::warn!("keep-warm ping failed: {e}");
                         }
                     }
-                    _ = time.tick() => {
-                        if let Err(e) = me.sync_time().await {
-                            tracing::warn!("server time resync failed: {e}");
-                        }
-                    }
                 }
             }
-        })
+        });
+        Ok(MaintenanceHandle { task })
+    }
+}
+
+/// What [`RestClient::spawn_maintenance`] does, and how often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Maintenance {
+    /// Resync the server-clock offset this often. Default 60 s: a drifting host clock
+    /// stays well inside `recvWindow` (5 s), and the cost is 3 weight a minute.
+    pub time_sync_every: Duration,
+    /// Ping this often to keep the pooled connection warm (`None`: never). Default 30 s.
+    pub ping_every: Option<Duration>,
+}
+
+impl Default for Maintenance {
+    fn default() -> Maintenance {
+        Maintenance {
+            time_sync_every: Duration::from_secs(60),
+            ping_every: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// The running maintenance task. Dropping it stops the task.
+#[derive(Debug)]
+pub struct MaintenanceHandle {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MaintenanceHandle {
+    /// Stops the task now.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+    /// True while the task runs.
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+}
+
+impl Drop for MaintenanceHandle {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

@@ -1,10 +1,11 @@
-//! Public market endpoints: ping, server time, exchangeInfo.
+//! Public market endpoints: ping, server time, exchangeInfo, premium index.
 
-use super::endpoints::{EXCHANGE_INFO, PING, TIME};
+use super::endpoints::{EXCHANGE_INFO, PING, PREMIUM_INDEX, TIME};
 use super::transport::Form;
 use super::RestClient;
 use crate::error::Result;
 use crate::wire::account::{ExchangeInfo, ServerTime};
+use crate::wire::market::MarkPriceInfo;
 
 impl RestClient {
     // ------------------------------------------------------------ public
@@ -25,8 +26,19 @@ impl RestClient {
         Ok(t.server_time)
     }
 
-    /// `GET /fapi/v1/exchangeInfo`.
+    /// `GET /fapi/v1/exchangeInfo` (weight 1). Its `rateLimits` become the limits of
+    /// [`RestClient::rate_view`].
     pub async fn exchange_info(&self) -> Result<ExchangeInfo> {
-        self.get_json(&EXCHANGE_INFO, Form::new()).await
+        let info: ExchangeInfo = self.get_json(&EXCHANGE_INFO, Form::new()).await?;
+        self.set_exchange_limits(info.limits());
+        Ok(info)
+    }
+
+    /// `GET /fapi/v1/premiumIndex?symbol=` (weight 1): mark price, index price, funding.
+    /// A fallback mark, and the rate to convert a commission paid in BNB to USDT
+    /// (`mark_price("BNBUSDT")`).
+    pub async fn mark_price(&self, symbol: &str) -> Result<MarkPriceInfo> {
+        self.get_json(&PREMIUM_INDEX, Form::new().with("symbol", symbol))
+            .await
     }
 }

@@ -52,13 +52,17 @@ mod reconcile;
 mod stream_keys;
 mod transport;
 
+pub use crate::wire::account::RateLimits;
 pub use account::MarginType;
-pub use algo::{AlgoOrderRequest, AlgoType, WorkingType};
-pub use client::ClientStats;
+pub use algo::{AlgoOrderRequest, AlgoType};
+pub use client::{ClientStats, Maintenance, MaintenanceHandle};
 pub use config::{RestConfig, LIVE_URL, TESTNET_URL};
-pub use limits::RateLimitUsage;
-pub use orders::OrderRef;
+pub use limits::{same_window, RateLimitUsage, RateView};
+pub use orders::{OrderRef, UserTradesQuery};
 pub use reconcile::Placement;
+
+/// Re-exported: the trigger source of conditional orders (also parsed from the wire).
+pub use crate::wire::enums::WorkingType;
 
 use limits::Gate;
 
@@ -85,8 +89,14 @@ pub struct RestClient {
     weight_1m: AtomicU32,
     orders_10s: AtomicU32,
     orders_1m: AtomicU32,
+    /// Server-clock ms when the weight / order-count headers were last seen (0: never).
+    weight_seen_ms: AtomicU64,
+    orders_seen_ms: AtomicU64,
+    /// Limits from exchangeInfo (`None` until it was read).
+    exchange_limits: Mutex<Option<RateLimits>>,
     time_syncs: AtomicU64,
     timestamp_retries: AtomicU64,
     reconciliations: AtomicU64,
     refused_locally: AtomicU64,
+    time_sync_failures: AtomicU64,
 }

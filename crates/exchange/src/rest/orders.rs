@@ -1,4 +1,5 @@
-//! Orders: placement from templates (single and batch), cancel, query, open orders.
+//! Orders: placement from templates (single and batch), cancel, query, open orders, and
+//! the account's fills (`userTrades`).
 
 use std::sync::atomic::Ordering;
 
@@ -6,14 +7,14 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 
 use super::endpoints::{
-    BATCH_ORDERS, CANCEL_ALL, OPEN_ORDERS, ORDER_CANCEL, ORDER_NEW, ORDER_QUERY,
+    BATCH_ORDERS, CANCEL_ALL, OPEN_ORDERS, ORDER_CANCEL, ORDER_NEW, ORDER_QUERY, USER_TRADES,
 };
 use super::reconcile::{unknown_outcome, Placement};
 use super::transport::{decode, Form};
 use super::RestClient;
 use crate::error::{ApiErrorKind, ExchangeError, Result};
 use crate::template::{OrderKind, OrderRequest, RespType, SymbolTemplate};
-use crate::wire::account::{ApiErrorBody, BatchItem, OrderResponse};
+use crate::wire::account::{ApiErrorBody, BatchItem, OrderResponse, UserTrade};
 
 /// Which order a cancel or query refers to.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +23,63 @@ pub enum OrderRef<'a> {
     Id(u64),
     /// Client order id.
     Client(&'a str),
+}
+
+/// Filters of [`RestClient::user_trades`]. All optional; `Default` asks for the most
+/// recent trades (Binance: the last 7 days, 500 rows).
+///
+/// Binance's rules, checked before sending: `from_id` cannot go with a time range; the
+/// range may span at most 7 days; `limit` is 1..=1000.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserTradesQuery {
+    /// Only fills of this order.
+    pub order_id: Option<u64>,
+    /// Trades with id ≥ this (paging forward).
+    pub from_id: Option<u64>,
+    /// From this time (ms).
+    pub start_time: Option<u64>,
+    /// Up to this time (ms).
+    pub end_time: Option<u64>,
+    /// Rows (default 500, max 1000).
+    pub limit: Option<u16>,
+}
+
+/// Longest time range of one userTrades query.
+const USER_TRADES_MAX_RANGE_MS: u64 = 7 * 24 * 3600 * 1000;
+
+impl UserTradesQuery {
+    fn form(&self, symbol: &str) -> Result<Form> {
+        let bad = |reason: String| ExchangeError::Invalid {
+            what: "userTrades query",
+            reason,
+        };
+        if self.from_id.is_some() && (self.start_time.is_some() || self.end_time.is_some()) {
+            return Err(bad("fromId cannot be sent with startTime or endTime".into()));
+        }
+        if let (Some(s), Some(e)) = (self.start_time, self.end_time) {
+            if s > e {
+                return Err(bad(format!("startTime {s} is after endTime {e}")));
+            }
+            if e - s > USER_TRADES_MAX_RANGE_MS {
+                return Err(bad(format!(
+                    "the range {s}..{e} is longer than 7 days; split it"
+                )));
+            }
+        }
+        if let Some(l) = self.limit {
+            if !(1..=1000).contains(&l) {
+                return Err(bad(format!("limit {l} is outside 1..=1000")));
+            }
+        }
+        let n = |v: Option<u64>| v.map(|v| v.to_string());
+        Ok(Form::new()
+            .with("symbol", symbol)
+            .opt("orderId", n(self.order_id).as_deref())
+            .opt("startTime", n(self.start_time).as_deref())
+            .opt("endTime", n(self.end_time).as_deref())
+            .opt("fromId", n(self.from_id).as_deref())
+            .opt("limit", self.limit.map(|l| l.to_string()).as_deref()))
+    }
 }
 
 impl RestClient {
@@ -215,5 +273,73 @@ impl RestClient {
     pub async fn cancel_all_open_orders(&self, symbol: &str) -> Result<ApiErrorBody> {
         self.get_json(&CANCEL_ALL, Form::new().with("symbol", symbol))
             .await
+    }
+
+    /// `GET /fapi/v1/userTrades` (weight 5): the account's fills of `symbol`, oldest
+    /// first. What the executor reads to book fills (and fees) it missed while the user
+    /// stream was down. Each row's [`UserTrade::fee`] is the fee paid, positive.
+    pub async fn user_trades(&self, symbol: &str, q: UserTradesQuery) -> Result<Vec<UserTrade>> {
+        let f = q.form(symbol)?;
+        self.get_json(&USER_TRADES, f).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_trades_query_form_order_and_binance_rules() {
+        let q = UserTradesQuery {
+            order_id: Some(25_851_813),
+            start_time: Some(1_569_514_000_000),
+            end_time: Some(1_569_515_000_000),
+            limit: Some(1000),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.form("BTCUSDT").unwrap().0,
+            "symbol=BTCUSDT&orderId=25851813&startTime=1569514000000&endTime=1569515000000&limit=1000"
+        );
+        assert_eq!(
+            UserTradesQuery::default().form("ETHUSDT").unwrap().0,
+            "symbol=ETHUSDT"
+        );
+        let paging = UserTradesQuery {
+            from_id: Some(698_760),
+            ..Default::default()
+        };
+        assert_eq!(paging.form("X").unwrap().0, "symbol=X&fromId=698760");
+        let refused = [
+            UserTradesQuery {
+                from_id: Some(1),
+                start_time: Some(1),
+                ..Default::default()
+            },
+            UserTradesQuery {
+                start_time: Some(10),
+                end_time: Some(9),
+                ..Default::default()
+            },
+            UserTradesQuery {
+                start_time: Some(0),
+                end_time: Some(USER_TRADES_MAX_RANGE_MS + 1),
+                ..Default::default()
+            },
+            UserTradesQuery {
+                limit: Some(0),
+                ..Default::default()
+            },
+            UserTradesQuery {
+                limit: Some(1001),
+                ..Default::default()
+            },
+        ];
+        for q in refused {
+            assert!(
+                matches!(q.form("X"), Err(ExchangeError::Invalid { .. })),
+                "{q:?}"
+            );
+        }
     }
 }
