@@ -1148,7 +1148,8 @@ mod user_stream {
         let mut s = UserStream::spawn(
             Arc::clone(&e.client),
             UserStreamConfig::mock(&e.mock.ws_url()),
-        );
+        )
+        .unwrap();
         until_connected(&mut s, false).await;
         let eth = e.tpl("ETHUSDT");
         let q = eth.rules().round_qty_down(0.1 + 0.2).unwrap();
@@ -1193,7 +1194,8 @@ mod user_stream {
         let mut s = UserStream::spawn(
             Arc::clone(&e.client),
             UserStreamConfig::mock(&e.mock.ws_url()),
-        );
+        )
+        .unwrap();
         until_connected(&mut s, false).await;
         e.mock.inject(Fault::ExpireListenKeys);
         let mut saw_expired = false;
@@ -1234,7 +1236,8 @@ mod user_stream {
                 keepalive_every: Duration::from_millis(250),
                 ..UserStreamConfig::mock(&e.mock.ws_url())
             },
-        );
+        )
+        .unwrap();
         until_connected(&mut s, false).await;
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert!(s.keepalives() >= 5, "{}", s.keepalives());
@@ -1267,7 +1270,8 @@ mod user_stream {
         let mut s = UserStream::spawn(
             Arc::clone(&e.client),
             UserStreamConfig::mock(&e.mock.ws_url()),
-        );
+        )
+        .unwrap();
         until_connected(&mut s, false).await;
         e.mock.drop_connections();
         match next(&mut s).await {
@@ -1296,7 +1300,8 @@ mod user_stream {
                 },
                 ..UserStreamConfig::mock(&e.mock.ws_url())
             },
-        );
+        )
+        .unwrap();
         until_connected(&mut s, false).await;
         let sol = e.tpl("SOLUSDT");
         let q = sol.rules().round_qty_down(1.0).unwrap();
