@@ -11,15 +11,15 @@
 //!   execution, so re-sending is safe.
 //! * **Rate limits.** `X-MBX-USED-WEIGHT-1M` / `X-MBX-ORDER-COUNT-*` are recorded from
 //!   every answer ([`RestClient::rate_limits`]). HTTP 429 returns
-//!   [`ExchangeError::RateLimited`] and every later call is refused locally until its
+//!   [`crate::ExchangeError::RateLimited`] and every later call is refused locally until its
 //!   `Retry-After` has passed; HTTP 418 (IP ban) likewise refuses every call until the
 //!   ban ends. Continuing past a 429 is what gets an IP banned.
 //! * **Unknown outcomes are reconciled, never retried blindly.** A 5xx / 408, a
 //!   `-1000`-class code, a transport error after the request may have left, or an
 //!   unreadable 200 on an order placement means the order may or may not exist. The
 //!   client then queries the order by `origClientOrderId` and returns what the exchange
-//!   has ([`Placement::Reconciled`]), or [`ExchangeError::NotPlaced`] when it has
-//!   nothing, or [`ExchangeError::ExecutionUnknown`] when it cannot tell.
+//!   has ([`Placement::Reconciled`]), or [`crate::ExchangeError::NotPlaced`] when it has
+//!   nothing, or [`crate::ExchangeError::ExecutionUnknown`] when it cannot tell.
 //! * **Errors are classified** ([`crate::ApiErrorKind`]) and keep code, message, HTTP
 //!   status and endpoint.
 //! * **Secrets stay secret.** The key header is marked sensitive and every credential

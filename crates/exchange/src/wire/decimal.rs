@@ -42,7 +42,8 @@ pub fn parse_optional_decimal(
     }
 }
 
-/// A trading fee, normalised: `paid` is what the account paid, **positive**, in `asset`
+/// A trading fee, derived from `n`/`N` (ORDER_TRADE_UPDATE) or `commission` /
+/// `commissionAsset` (userTrades); not a wire message itself. Normalised: `paid` is what the account paid, **positive**, in `asset`
 /// (USDT, or BNB with the BNB fee discount on: convert with the mark price of `BNBUSDT`).
 ///
 /// Sign convention: Binance's `ORDER_TRADE_UPDATE` sends the commission `n` as a positive

@@ -76,6 +76,10 @@ macro_rules! wire_enum {
 
 wire_enum! {
     /// Execution type `x` of an `ORDER_TRADE_UPDATE`: what happened to the order.
+    ///
+    /// ```json
+    /// "TRADE"
+    /// ```
     pub enum ExecutionType {
         /// Accepted by the matching engine.
         New = "NEW",
@@ -94,6 +98,10 @@ wire_enum! {
 
 wire_enum! {
     /// Order type (`o` and `ot` of `ORDER_TRADE_UPDATE`, `type` / `orderType` in REST).
+    ///
+    /// ```json
+    /// "STOP_MARKET"
+    /// ```
     pub enum OrderType {
         /// Limit.
         Limit = "LIMIT",
@@ -116,6 +124,10 @@ wire_enum! {
 
 wire_enum! {
     /// Status of a conditional (algo) order (`X` of `ALGO_UPDATE`, `algoStatus` in REST).
+    ///
+    /// ```json
+    /// "TRIGGERED"
+    /// ```
     ///
     /// Lifecycle (binance-usdm.md §10): `New` (resting, not triggered) → `Triggering`
     /// (condition met, being forwarded) → `Triggered` (placed in the matching engine; its
@@ -161,6 +173,10 @@ impl AlgoStatus {
 }
 
 /// Which price triggers a conditional order (`workingType`, `wt`).
+///
+/// ```json
+/// "MARK_PRICE"
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WorkingType {
     /// Mark price (resists wicks on the last price).

@@ -40,11 +40,11 @@ impl DepthSpeed {
 /// Which streams to subscribe for every symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamSet {
-    /// `<sym>@aggTrade` → [`MarketSink::on_tick`].
+    /// `<sym>@aggTrade` → [`super::MarketSink::on_tick`].
     pub agg_trade: bool,
-    /// `<sym>@bookTicker` → [`MarketSink::on_book`].
+    /// `<sym>@bookTicker` → [`super::MarketSink::on_book`].
     pub book_ticker: bool,
-    /// `<sym>@depth...` → a local [`OrderBook`] → [`MarketSink::on_depth`].
+    /// `<sym>@depth...` → a local [`crate::book::OrderBook`] → [`super::MarketSink::on_depth`].
     pub depth: bool,
 }
 
@@ -95,7 +95,7 @@ pub struct MarketWsConfig {
     pub rest_retries: u32,
     /// Largest gap backfilled, in aggregate ids. Each 1000 ids cost a weight-20 request
     /// and live trades are held meanwhile, so a gap after a long outage is not replayed
-    /// whole: its oldest part is reported lost ([`WsEvent::GapUnfilled`]) and only the
+    /// whole: its oldest part is reported lost ([`super::WsEvent::GapUnfilled`]) and only the
     /// most recent `max_backfill_ids` are fetched.
     pub max_backfill_ids: u64,
     /// Streams per connection (Binance allows 200 to 1024; design for 200).

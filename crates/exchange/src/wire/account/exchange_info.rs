@@ -77,7 +77,8 @@ impl ExchangeInfo {
     }
 }
 
-/// The rate limits of [`ExchangeInfo::limits`]. Binance counts request weight per IP and
+/// The rate limits of [`ExchangeInfo::limits`] (derived from its `rateLimits` entries,
+/// not a wire message itself; see [`RateLimit`] for the JSON). Binance counts request weight per IP and
 /// orders per account, in fixed windows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RateLimits {

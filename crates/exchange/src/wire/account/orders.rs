@@ -9,7 +9,12 @@ use crate::error::Result;
 use crate::wire::decimal::{decimal_accessors, parse_decimal, Fee};
 use crate::wire::enums::side_serde;
 
-/// Order status (`X` in user events, `status` in REST).
+/// Order status (`X` in user events, `status` in REST). An unknown value parses as
+/// `Unknown`.
+///
+/// ```json
+/// "PARTIALLY_FILLED"
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {

@@ -38,7 +38,14 @@ impl fmt::Debug for ListenKey {
     }
 }
 
-/// A user-data stream event. Event types without a typed variant (`TRADE_LITE`,
+/// A user-data stream event, dispatched on `e`; a raw (`/ws/<key>`) frame or the same
+/// wrapped by a combined (`/private/stream`) connection:
+///
+/// ```json
+/// {"stream":"<listenKey>","data":{"e":"ACCOUNT_CONFIG_UPDATE","E":1611646737479,"T":1611646737476,"ac":{"s":"BTCUSDT","l":25}}}
+/// ```
+///
+/// Event types without a typed variant (`TRADE_LITE`,
 /// `MARGIN_CALL`, the deprecated `CONDITIONAL_ORDER_TRIGGER_REJECT`, `STRATEGY_UPDATE`,
 /// `GRID_UPDATE`, anything new) come back as [`UserEvent::Other`] with their name,
 /// never as an error.
