@@ -16,6 +16,8 @@ use shmtrader_exchange::sign::{ApiSecret, Credentials, Signer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 
+pub mod mock;
+
 pub const SECRET: &str = "canned-secret";
 
 /// One request as the server saw it.
