@@ -359,4 +359,23 @@ mod tests {
         let text = r#"{"e":"ORDER_TRADE_UPDATE","E":1,"o":{"s":"X","c":"c","S":"HOLD","o":"MARKET","q":"1","p":"0","x":"NEW","X":"NEW","i":1,"l":"0","z":"0","L":"0"}}"#;
         assert!(UserEvent::parse(text).is_err());
     }
+
+    /// What the journal writes (serde) reads back to the same value.
+    #[test]
+    fn order_and_algo_updates_round_trip_through_serde() {
+        let text = r#"{"e":"ORDER_TRADE_UPDATE","E":1689224436111,"T":1689224436109,"o":{"s":"BTCUSDT","c":"autoclose-1689224436000000","S":"SELL","o":"LIQUIDATION","f":"IOC","q":"0.014","p":"29950.10","ap":"30012.40","sp":"0","x":"TRADE","X":"FILLED","i":9007199254740993,"l":"0.014","z":"0.014","L":"30012.40","N":"USDT","n":"0.21008680","T":1689224436109,"t":3784223517,"m":false,"R":false,"wt":"CONTRACT_PRICE","ot":"LIQUIDATION","ps":"BOTH","cp":false,"rp":"-54.61920000","pP":false,"V":"NONE","er":"0"}}"#;
+        let UserEvent::OrderTradeUpdate(u) = UserEvent::parse(text).unwrap() else {
+            panic!("wrong variant")
+        };
+        let back: OrderTradeUpdate =
+            serde_json::from_str(&serde_json::to_string(&u).unwrap()).unwrap();
+        assert_eq!(back, u);
+        let algo = r#"{"e":"ALGO_UPDATE","T":1,"E":2,"o":{"caid":"s-1","aid":7,"at":"CONDITIONAL","o":"STOP_MARKET","s":"BTCUSDT","S":"SELL","q":"0.014","X":"TRIGGERED","ai":"8886774","tp":"29950.00","p":"0","wt":"MARK_PRICE","R":true,"tt":3,"rm":"x"}}"#;
+        let UserEvent::AlgoUpdate(a) = UserEvent::parse(algo).unwrap() else {
+            panic!("wrong variant")
+        };
+        let back: crate::wire::account::AlgoUpdate =
+            serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
+    }
 }
