@@ -6,11 +6,15 @@
 //!   (rustls, keep-alive, `TCP_NODELAY`); [`RestClient::start`] pings so the first order
 //!   does not pay for TCP + TLS set-up.
 //! * **Server time.** The offset to `/fapi/v1/time` is measured at start (midpoint of the
-//!   round trip, best of three) and can be refreshed. A `-1021` answer (timestamp outside
-//!   `recvWindow`) triggers one resync and one retry: the request was refused before
-//!   execution, so re-sending is safe.
+//!   round trip, best of three); [`RestClient::spawn_maintenance`] is the one way to
+//!   refresh it periodically while trading ([`RestClient::sync_time`] does it once). A
+//!   `-1021` answer (timestamp outside `recvWindow`) triggers one resync and one retry:
+//!   the request was refused before execution, so re-sending is safe.
 //! * **Rate limits.** `X-MBX-USED-WEIGHT-1M` / `X-MBX-ORDER-COUNT-*` are recorded from
-//!   every answer ([`RestClient::rate_limits`]). HTTP 429 returns
+//!   every answer with the time they were seen ([`RestClient::rate_limits`]);
+//!   [`RestClient::rate_view`] sets them against exchangeInfo's limits so a caller can
+//!   hold a request *before* Binance refuses it. Every call, listenKey calls included,
+//!   goes through this client and is counted. HTTP 429 returns
 //!   [`crate::ExchangeError::RateLimited`] and every later call is refused locally until its
 //!   `Retry-After` has passed; HTTP 418 (IP ban) likewise refuses every call until the
 //!   ban ends. Continuing past a 429 is what gets an IP banned.
@@ -18,8 +22,9 @@
 //!   `-1000`-class code, a transport error after the request may have left, or an
 //!   unreadable 200 on an order placement means the order may or may not exist. The
 //!   client then queries the order by `origClientOrderId` and returns what the exchange
-//!   has ([`Placement::Reconciled`]), or [`crate::ExchangeError::NotPlaced`] when it has
-//!   nothing, or [`crate::ExchangeError::ExecutionUnknown`] when it cannot tell.
+//!   has ([`Placement::Reconciled`]), or [`crate::ExchangeError::NotPlaced`] when it
+//!   has nothing, or [`crate::ExchangeError::ExecutionUnknown`] when it cannot tell. A
+//!   conditional (algo) order is settled the same way, by `clientAlgoId`.
 //! * **Errors are classified** ([`crate::ApiErrorKind`]) and keep code, message, HTTP
 //!   status and endpoint.
 //! * **Secrets stay secret.** The key header is marked sensitive and every credential
