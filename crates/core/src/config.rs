@@ -948,14 +948,20 @@ impl Config {
             if self.mode == Mode::Paper && !loopback {
                 return bad(
                     key,
-                    format!("{url:?}: paper mode only talks to a loopback mock exchange (no network)"),
+                    format!(
+                        "{url:?}: paper mode only talks to a loopback mock exchange (no network)"
+                    ),
                 );
             }
             // Keys travel in headers: never in clear text to a remote host.
-            if self.mode != Mode::Paper && !loopback && !matches!(parsed.scheme(), "https" | "wss") {
+            if self.mode != Mode::Paper && !loopback && !matches!(parsed.scheme(), "https" | "wss")
+            {
                 return bad(
                     key,
-                    format!("{url:?}: {} mode needs https/wss to a remote host", self.mode.as_str()),
+                    format!(
+                        "{url:?}: {} mode needs https/wss to a remote host",
+                        self.mode.as_str()
+                    ),
                 );
             }
         }
@@ -967,7 +973,11 @@ impl Config {
         }
         for (k, val, lo) in [
             ("venue.time_sync_interval_s", v.time_sync_interval_s, 10),
-            ("venue.exchange_info_refresh_s", v.exchange_info_refresh_s, 10),
+            (
+                "venue.exchange_info_refresh_s",
+                v.exchange_info_refresh_s,
+                10,
+            ),
             ("venue.listen_key_keepalive_s", v.listen_key_keepalive_s, 1),
             ("venue.max_time_offset_ms", v.max_time_offset_ms, 1),
         ] {
@@ -995,7 +1005,10 @@ impl Config {
         if self.mode != Mode::Paper && e.venue == ExecVenue::Simulated {
             return bad(
                 "executor.venue",
-                format!("{} mode trades on the exchange: use \"exchange\"", self.mode.as_str()),
+                format!(
+                    "{} mode trades on the exchange: use \"exchange\"",
+                    self.mode.as_str()
+                ),
             );
         }
         if self.mode != Mode::Paper && !e.exchange_stops {
@@ -1005,10 +1018,16 @@ impl Config {
             );
         }
         if e.max_orders_per_min == 0 || e.max_orders_per_min > 1200 {
-            return bad("executor.max_orders_per_min", "must be in 1..=1200 (Binance's limit)");
+            return bad(
+                "executor.max_orders_per_min",
+                "must be in 1..=1200 (Binance's limit)",
+            );
         }
         if e.max_weight_per_min == 0 || e.max_weight_per_min > 2400 {
-            return bad("executor.max_weight_per_min", "must be in 1..=2400 (Binance's limit)");
+            return bad(
+                "executor.max_weight_per_min",
+                "must be in 1..=2400 (Binance's limit)",
+            );
         }
         if !(e.entry_budget.is_finite() && e.entry_budget > 0.0 && e.entry_budget < 1.0) {
             return bad(
@@ -1210,7 +1229,11 @@ mod tests {
             ("default.toml", Mode::Paper, "http://127.0.0.1:18080"),
             ("stress.toml", Mode::Paper, "http://127.0.0.1:18080"),
             ("demo.toml", Mode::Demo, "https://demo-fapi.binance.com"),
-            ("testnet.toml", Mode::Testnet, "https://testnet.binancefuture.com"),
+            (
+                "testnet.toml",
+                Mode::Testnet,
+                "https://testnet.binancefuture.com",
+            ),
             ("live.toml", Mode::Live, "https://fapi.binance.com"),
         ] {
             let path = format!("{}/../../config/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -1224,11 +1247,19 @@ mod tests {
 
     #[test]
     fn empty_urls_take_the_modes_defaults() {
-        let c = Config::from_toml_str("mode = \"demo\"\n[venue]\nrest_url = \"\"\nws_url = \"\"\n", "t").unwrap();
+        let c = Config::from_toml_str(
+            "mode = \"demo\"\n[venue]\nrest_url = \"\"\nws_url = \"\"\n",
+            "t",
+        )
+        .unwrap();
         assert_eq!(c.venue.rest_url, "https://demo-fapi.binance.com");
         assert_eq!(c.venue.ws_url, "wss://fstream.binancefuture.com");
         assert_eq!(c.venue.user_ws_url, c.venue.ws_url);
-        let c = Config::from_toml_str("[mock]\nlisten = \"127.0.0.1:19999\"\n[venue]\nrest_url = \"\"\nws_url = \"\"\n", "t").unwrap();
+        let c = Config::from_toml_str(
+            "[mock]\nlisten = \"127.0.0.1:19999\"\n[venue]\nrest_url = \"\"\nws_url = \"\"\n",
+            "t",
+        )
+        .unwrap();
         assert_eq!(c.venue.rest_url, "http://127.0.0.1:19999");
         assert_eq!(c.venue.ws_url, "ws://127.0.0.1:19999");
     }
@@ -1248,15 +1279,21 @@ mod tests {
         ] {
             assert_eq!(is_loopback_url(url), loopback, "{url}");
         }
-        let e = Config::from_toml_str("[venue]\nrest_url = \"http://localhost.evil.example\"\n", "t")
-            .unwrap_err();
+        let e = Config::from_toml_str(
+            "[venue]\nrest_url = \"http://localhost.evil.example\"\n",
+            "t",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("venue.rest_url"), "{e}");
     }
 
     #[test]
     fn outside_paper_keys_never_travel_in_clear_text_and_stops_stay_on() {
-        let e = Config::from_toml_str("mode = \"live\"\n[venue]\nrest_url = \"http://fapi.binance.com\"\n", "t")
-            .unwrap_err();
+        let e = Config::from_toml_str(
+            "mode = \"live\"\n[venue]\nrest_url = \"http://fapi.binance.com\"\n",
+            "t",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("https"), "{e}");
         let e = Config::from_toml_str("mode = \"demo\"\n[executor]\nexchange_stops = false\n", "t")
             .unwrap_err();
@@ -1275,7 +1312,11 @@ mod tests {
         Config::from_toml_with_env(
             "",
             "t",
-            [("SHMTRADER_DATA", "/x"), ("SHMTRADER_TALIB_REF", "/y"), ("SHMTRADER_MODE", "paper")],
+            [
+                ("SHMTRADER_DATA", "/x"),
+                ("SHMTRADER_TALIB_REF", "/y"),
+                ("SHMTRADER_MODE", "paper"),
+            ],
         )
         .unwrap();
     }

@@ -63,8 +63,14 @@ pub enum RejectReason {
     PostOnly,
     /// -5021 FOK could not fill completely.
     FillOrKill,
-    /// -2021 the conditional order would trigger immediately.
+    /// -2021 the conditional order would trigger immediately (the mark or last price is
+    /// already through the trigger): close at market instead of placing the stop.
     WouldTrigger,
+    /// -4130 an open stop or take-profit with `closePosition` already exists in this
+    /// direction. A replacement placed before the old one is cancelled must use
+    /// `reduceOnly` with a quantity (binance-usdm.md §10; the code is known from client
+    /// code that hit it, not from Binance's pages).
+    ConflictingStop,
     /// -2025 / -4045 too many open (algo) orders.
     MaxOpenOrders,
     /// -2027 / -2028 position would exceed the leverage bracket / margin.
@@ -104,6 +110,7 @@ impl ApiErrorKind {
             -5022 => K::OrderRejected(R::PostOnly),
             -5021 => K::OrderRejected(R::FillOrKill),
             -2021 => K::OrderRejected(R::WouldTrigger),
+            -4130 => K::OrderRejected(R::ConflictingStop),
             -2025 | -4045 => K::OrderRejected(R::MaxOpenOrders),
             -2027 | -2028 => K::OrderRejected(R::MaxPosition),
             -4061 => K::OrderRejected(R::PositionSide),
@@ -134,6 +141,9 @@ impl ApiErrorKind {
                 R::PostOnly => "order rejected: post-only would take",
                 R::FillOrKill => "order rejected: FOK not fillable",
                 R::WouldTrigger => "order rejected: would trigger immediately",
+                R::ConflictingStop => {
+                    "order rejected: a closePosition stop already exists in this direction"
+                }
                 R::MaxOpenOrders => "order rejected: too many open orders",
                 R::MaxPosition => "order rejected: position limit at this leverage",
                 R::PositionSide => "order rejected: position side mismatch",
@@ -255,6 +265,17 @@ pub enum ExchangeError {
     /// names the symbol, the filter and the numbers.
     #[error(transparent)]
     Rules(#[from] shmtrader_core::CoreError),
+    /// A decimal string from the exchange that is not a finite number (or is empty where
+    /// a number is required). Accessors return this instead of a silent 0.
+    #[error("{what}: `{field}` is not a decimal number: {text:?}")]
+    BadNumber {
+        /// The message it came from (`ORDER_TRADE_UPDATE`, `userTrades`, ...).
+        what: &'static str,
+        /// The wire key (`l`, `commission`, ...).
+        field: &'static str,
+        /// The text as received (truncated to 64 characters).
+        text: String,
+    },
     /// A bad argument or configuration value.
     #[error("invalid {what}: {reason}")]
     Invalid {
@@ -365,7 +386,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_classified() {
+    fn each_binance_code_maps_to_its_kind_and_reason() {
         use ApiErrorKind as K;
         use RejectReason as R;
         for c in [-1022, -2014, -2015] {
@@ -383,6 +404,10 @@ mod tests {
             (-4116, R::DuplicateClientOrderId),
             (-4120, R::UseAlgoEndpoint),
             (-4164, R::MinNotional),
+            (-2021, R::WouldTrigger),
+            (-4130, R::ConflictingStop),
+            (-4045, R::MaxOpenOrders),
+            (-2025, R::MaxOpenOrders),
         ];
         for (c, r) in cases {
             assert_eq!(K::from_code(c), K::OrderRejected(r));

@@ -274,7 +274,11 @@ impl RiskParams {
             return Err(bad("risk.correlation_threshold", "must be in (0, 1]"));
         }
         fraction("risk.max_drawdown", self.max_drawdown, true)?;
-        fraction("risk.drawdown_scale_start", self.drawdown_scale_start, false)?;
+        fraction(
+            "risk.drawdown_scale_start",
+            self.drawdown_scale_start,
+            false,
+        )?;
         if self.drawdown_scale_start >= self.max_drawdown {
             return Err(bad("risk.drawdown_scale_start", "must be < max_drawdown"));
         }
@@ -282,7 +286,10 @@ impl RiskParams {
         fraction("risk.daily_loss_limit", self.daily_loss_limit, true)?;
         positive("risk.stop_atr_mult", self.stop_atr_mult)?;
         non_negative("risk.take_profit_atr_mult", self.take_profit_atr_mult)?;
-        non_negative("risk.trail_activation_atr_mult", self.trail_activation_atr_mult)?;
+        non_negative(
+            "risk.trail_activation_atr_mult",
+            self.trail_activation_atr_mult,
+        )?;
         if self.trail_activation_atr_mult > 0.0 {
             positive("risk.trail_distance_atr_mult", self.trail_distance_atr_mult)?;
         } else {

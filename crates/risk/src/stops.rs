@@ -357,10 +357,14 @@ impl StopKeeper {
         if kind == StopKind::TakeProfit {
             return;
         }
-        self.close(sym, StopFailure::Rejected {
-            coid: coid.to_string(),
-            code,
-        }, out);
+        self.close(
+            sym,
+            StopFailure::Rejected {
+                coid: coid.to_string(),
+                code,
+            },
+            out,
+        );
     }
 
     /// A cancel was confirmed (or the order was already gone).
@@ -416,17 +420,19 @@ impl StopKeeper {
                 if was_next {
                     k.next = None;
                 }
-                if (was_live || was_next) && !was_cancelling && position_open {
-                    if kind == StopKind::Stop {
-                        self.close(
-                            sym,
-                            StopFailure::Ended {
-                                coid: coid.to_string(),
-                                status,
-                            },
-                            out,
-                        );
-                    }
+                if (was_live || was_next)
+                    && !was_cancelling
+                    && position_open
+                    && kind == StopKind::Stop
+                {
+                    self.close(
+                        sym,
+                        StopFailure::Ended {
+                            coid: coid.to_string(),
+                            status,
+                        },
+                        out,
+                    );
                 }
             }
         }
@@ -490,12 +496,13 @@ impl StopKeeper {
                 Some(t) => {
                     // Unacknowledged for too long: the position may be naked.
                     for x in [&k.live, &k.next].into_iter().flatten() {
-                        if !x.acked && now_ns.saturating_sub(x.placed_at_ns) > p.ack_timeout_ns {
-                            if kind == StopKind::Stop {
-                                failure = Some(StopFailure::AckTimeout {
-                                    coid: x.coid.clone(),
-                                });
-                            }
+                        if !x.acked
+                            && now_ns.saturating_sub(x.placed_at_ns) > p.ack_timeout_ns
+                            && kind == StopKind::Stop
+                        {
+                            failure = Some(StopFailure::AckTimeout {
+                                coid: x.coid.clone(),
+                            });
                         }
                     }
                     if k.next.is_some() {

@@ -229,8 +229,7 @@ impl MlGate {
         }
         let p =
             shmtrader_ml::FilterParams::from_config(&cfg.ml, shmtrader_ml::RefitMode::Background);
-        let err =
-            |e: shmtrader_ml::MlError| crate::error::StageError::Ml(e);
+        let err = |e: shmtrader_ml::MlError| crate::error::StageError::Ml(e);
         let path = &gate.path;
         let filter = if path.exists() {
             match shmtrader_ml::OnlineFilter::load(p.clone(), path) {
@@ -247,10 +246,11 @@ impl MlGate {
             shmtrader_ml::OnlineFilter::new(p).map_err(err)?
         };
         let risk = RiskParams::from_core(&cfg.risk);
-        gate.shadow = Some(
-            ShadowBook::new(&risk, cfg.risk.base_position_usd, SHADOW_CAPACITY)
-                ?,
-        );
+        gate.shadow = Some(ShadowBook::new(
+            &risk,
+            cfg.risk.base_position_usd,
+            SHADOW_CAPACITY,
+        )?);
         gate.filter = Some(filter);
         Ok(gate)
     }

@@ -94,7 +94,9 @@ pub enum StageError {
     Refused(#[from] crate::venue::Refusal),
     /// An order's outcome could not be settled: the executor stops rather than trade
     /// blind, and its restart reconciles the order by client id.
-    #[error("order {client_order_id}: outcome unknown ({cause}); stopping so the restart reconciles it")]
+    #[error(
+        "order {client_order_id}: outcome unknown ({cause}); stopping so the restart reconciles it"
+    )]
     Unsettled {
         /// The order.
         client_order_id: String,

@@ -270,11 +270,12 @@ fn connect_venue(
             cfg.mock.api_key.clone(),
             cfg.mock.api_secret.clone(),
         )?,
-        m => crate::keys::load_from_process(m, std::path::Path::new(&cfg.venue.env_file))?
-            .ok_or(crate::error::StageError::MissingKey {
+        m => crate::keys::load_from_process(m, std::path::Path::new(&cfg.venue.env_file))?.ok_or(
+            crate::error::StageError::MissingKey {
                 var: "BINANCE_API_KEY",
                 env_file: PathBuf::from(&cfg.venue.env_file),
-            })?,
+            },
+        )?,
     };
     let settings = VenueSettings::from_config(&cfg, credentials);
     let mut delay = std::time::Duration::from_millis(100);

@@ -172,8 +172,7 @@ fn run_exchange(mut ctx: StageCtx) -> Result<()> {
     let resume = last_agg_ids(&ctx);
     for (sym, id) in cfg.symbols.iter().zip(&resume) {
         if let Some(id) = id {
-            ws.set_last_agg_id(sym, *id)
-                ?;
+            ws.set_last_agg_id(sym, *id)?;
             tracing::info!(symbol = %sym, last_agg_id = id, "resuming after the last trade in the ring");
         }
     }

@@ -137,7 +137,11 @@ mod tests {
 
     #[test]
     fn a_group_readable_env_file_is_refused_with_the_fix() {
-        let p = tmp("open.env", "BINANCE_API_KEY=a\nBINANCE_API_SECRET=b\n", 0o644);
+        let p = tmp(
+            "open.env",
+            "BINANCE_API_KEY=a\nBINANCE_API_SECRET=b\n",
+            0o644,
+        );
         let e = load(Mode::Live, &|_| None, &p).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("chmod 600"), "{msg}");
@@ -156,7 +160,11 @@ mod tests {
 
     #[test]
     fn the_environment_wins_over_the_file() {
-        let p = tmp("both.env", "BINANCE_API_KEY=file\nBINANCE_API_SECRET=file\n", 0o600);
+        let p = tmp(
+            "both.env",
+            "BINANCE_API_KEY=file\nBINANCE_API_SECRET=file\n",
+            0o600,
+        );
         let env = |v: &str| match v {
             "BINANCE_API_KEY" => Some("env-key".to_string()),
             "BINANCE_API_SECRET" => Some("env-secret".to_string()),
@@ -168,7 +176,11 @@ mod tests {
 
     #[test]
     fn a_malformed_line_is_named() {
-        let p = tmp("bad.env", "BINANCE_API_KEY=a\nthis line has no equals\n", 0o600);
+        let p = tmp(
+            "bad.env",
+            "BINANCE_API_KEY=a\nthis line has no equals\n",
+            0o600,
+        );
         let e = load(Mode::Live, &|_| None, &p).unwrap_err();
         assert!(e.to_string().contains("bad.env:2"), "{e}");
     }

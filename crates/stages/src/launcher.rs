@@ -121,10 +121,9 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
     start_order.rotate_right(usize::from(cfg.mode == Mode::Paper));
     let mut stages: Vec<Managed> = Vec::new();
     for name in start_order {
-        let idx = stage_idx::of(name)
-            .ok_or_else(|| StageError::UnknownStage {
-                name: name.to_string(),
-            })?;
+        let idx = stage_idx::of(name).ok_or_else(|| StageError::UnknownStage {
+            name: name.to_string(),
+        })?;
         let mut child = spawn(&opts, name)?;
         tracing::info!(stage = name, pid = child.id(), "spawned");
         if name == "mock-exchange" {

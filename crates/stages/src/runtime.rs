@@ -99,10 +99,9 @@ impl StageCtx {
     /// installs SIGTERM/SIGINT handling, pins to the configured CPU and marks the stage
     /// `Starting`.
     pub fn start(cfg: Config, name: &'static str) -> Result<StageCtx> {
-        let idx = stage_idx::of(name)
-            .ok_or_else(|| StageError::UnknownStage {
-                name: name.to_string(),
-            })?;
+        let idx = stage_idx::of(name).ok_or_else(|| StageError::UnknownStage {
+            name: name.to_string(),
+        })?;
         let deadline = Instant::now() + Duration::from_secs(5);
         let inst = loop {
             match Instance::open(&cfg.instance) {
@@ -119,10 +118,7 @@ impl StageCtx {
             signal_hook::flag::register(sig, term.clone())
                 .map_err(|e| StageError::io("installing signal handler", e))?;
         }
-        let slot = inst
-            .control
-            .stage(idx)
-            .ok_or(StageError::NoSlot { idx })?;
+        let slot = inst.control.stage(idx).ok_or(StageError::NoSlot { idx })?;
         let mut cpu = -1i32;
         if let Some(want) = cfg.stage(name).and_then(|s| s.cpu) {
             match pin_to_cpu(want) {

@@ -21,7 +21,10 @@ mod tests {
         for (text, key) in [
             ("[risk]\nleverage = 0\n", "risk.leverage"),
             ("[risk]\nmax_drawdown = 0.0\n", "risk.max_drawdown"),
-            ("[risk]\ncorrelation_threshold = 1.5\n", "risk.correlation_threshold"),
+            (
+                "[risk]\ncorrelation_threshold = 1.5\n",
+                "risk.correlation_threshold",
+            ),
             ("[indicators]\natr = 0\n", "indicators.atr"),
         ] {
             let cfg = Config::from_toml_str(text, "t");

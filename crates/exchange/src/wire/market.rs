@@ -19,6 +19,10 @@ use crate::error::{ExchangeError, Result};
 
 /// A decimal string as Binance sends it (`"63943.90"`), parsed to a finite `f64`.
 ///
+/// ```json
+/// "63943.90"
+/// ```
+///
 /// A newtype with its own visitor so both borrowed and owned (escaped) strings work and
 /// nothing is allocated for the common borrowed case.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,8 +56,12 @@ fn dec<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
     Dec::deserialize(d).map(|x| x.0)
 }
 
-/// One book level, `["63943.90","46.372"]` on the wire: price and absolute quantity
-/// (`"0"` / `"0.000"` in a diff deletes the level).
+/// One book level: price and absolute quantity (`"0"` / `"0.000"` in a diff deletes the
+/// level). A third element, sent by older APIs, is ignored.
+///
+/// ```json
+/// ["63943.90","46.372"]
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PriceLevel {
     /// Level price.
@@ -409,6 +417,48 @@ pub struct MarkPrice {
     pub next_funding_time: u64,
 }
 
+/// `GET /fapi/v1/premiumIndex?symbol=` (weight 1): mark and index price, funding. Used
+/// as a fallback mark and to convert a commission paid in BNB to USDT.
+///
+/// ```json
+/// {"symbol":"BTCUSDT","markPrice":"11793.63104562","indexPrice":"11781.80495970","estimatedSettlePrice":"11781.16138815","lastFundingRate":"0.00038246","interestRate":"0.00010000","nextFundingTime":1597392000000,"time":1597370495002}
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkPriceInfo {
+    /// Symbol.
+    pub symbol: String,
+    /// Mark price.
+    #[serde(deserialize_with = "dec")]
+    pub mark_price: f64,
+    /// Index price.
+    #[serde(deserialize_with = "dec")]
+    pub index_price: f64,
+    /// Estimated settle price (only meaningful in the last hour before settlement).
+    #[serde(default, deserialize_with = "opt_dec")]
+    pub estimated_settle_price: Option<f64>,
+    /// Last funding rate (may be negative); `None` when the contract has none (`""`).
+    #[serde(default, deserialize_with = "opt_dec")]
+    pub last_funding_rate: Option<f64>,
+    /// Interest rate; `None` when empty.
+    #[serde(default, deserialize_with = "opt_dec")]
+    pub interest_rate: Option<f64>,
+    /// Next funding time (ms; 0 when none).
+    #[serde(default)]
+    pub next_funding_time: u64,
+    /// When the exchange computed these values (ms).
+    pub time: u64,
+}
+
+/// `deserialize_with` helper: an optional decimal string; absent, `null` or `""` is `None`.
+fn opt_dec<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
+    match Option::<std::borrow::Cow<'de, str>>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) => DecVisitor.visit_str(&s).map(|x| Some(x.0)),
+    }
+}
+
 /// Decodes a market event that is either bare (a `/ws/` connection) or wrapped in the
 /// combined-stream [`Envelope`] (`enveloped`, which the fast scanner reports). This is
 /// the slow path for events the fast path does not cover (depth, mark price).
@@ -623,5 +673,28 @@ mod tests {
         let d: AggTrade = decode_event(j.as_bytes(), true, "aggTrade").unwrap();
         assert_eq!(d, e.data);
         assert!(decode_event::<AggTrade>(j.as_bytes(), false, "aggTrade").is_err());
+    }
+
+    #[test]
+    fn premium_index_documented_example_parses_to_numbers() {
+        let m: MarkPriceInfo = serde_json::from_str(r#"{"symbol":"BTCUSDT","markPrice":"11793.63104562","indexPrice":"11781.80495970","estimatedSettlePrice":"11781.16138815","lastFundingRate":"0.00038246","interestRate":"0.00010000","nextFundingTime":1597392000000,"time":1597370495002}"#).unwrap();
+        assert_eq!(m.symbol, "BTCUSDT");
+        assert_eq!(m.mark_price, 11_793.631_045_62);
+        assert_eq!(m.index_price, 11_781.804_959_7);
+        assert_eq!(m.estimated_settle_price, Some(11_781.161_388_15));
+        assert_eq!(m.last_funding_rate, Some(0.000_382_46));
+        assert_eq!(m.interest_rate, Some(0.0001));
+        assert_eq!(
+            (m.next_funding_time, m.time),
+            (1_597_392_000_000, 1_597_370_495_002)
+        );
+        // A contract without funding sends "": no rate, not a zero rate.
+        let m: MarkPriceInfo = serde_json::from_str(r#"{"symbol":"BTCUSDT_260327","markPrice":"1","indexPrice":"1","lastFundingRate":"","interestRate":"","nextFundingTime":0,"time":1}"#).unwrap();
+        assert_eq!((m.last_funding_rate, m.interest_rate), (None, None));
+        // A malformed mark price refuses the answer rather than reading 0.
+        assert!(serde_json::from_str::<MarkPriceInfo>(
+            r#"{"symbol":"X","markPrice":"","indexPrice":"1","time":1}"#
+        )
+        .is_err());
     }
 }

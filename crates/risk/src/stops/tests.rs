@@ -127,7 +127,10 @@ fn a_stop_the_exchange_refuses_closes_at_market_unless_an_old_one_still_stands()
     k.rejected("s1", -2021, &mut out);
     assert!(matches!(
         &out[..],
-        [StopAction::CloseAtMarket { why: StopFailure::Rejected { code: -2021, .. }, .. }]
+        [StopAction::CloseAtMarket {
+            why: StopFailure::Rejected { code: -2021, .. },
+            ..
+        }]
     ));
     let mut k = StopKeeper::new(params(), 1);
     out.clear();
@@ -135,7 +138,10 @@ fn a_stop_the_exchange_refuses_closes_at_market_unless_an_old_one_still_stands()
     k.acked("s1", &mut out);
     k.placed(0, StopKind::Stop, target(990), "s2".into(), T0 + 6 * S);
     k.rejected("s2", -4130, &mut out);
-    assert!(out.is_empty(), "the acknowledged old stop still protects: {out:?}");
+    assert!(
+        out.is_empty(),
+        "the acknowledged old stop still protects: {out:?}"
+    );
     assert_eq!(k.live(0, StopKind::Stop).unwrap().coid, "s1");
 }
 
@@ -148,7 +154,13 @@ fn an_expired_stop_with_an_open_position_closes_it_but_a_cancel_we_asked_for_doe
     k.status("s1", "EXPIRED", true, &mut out);
     assert!(matches!(
         &out[..],
-        [StopAction::CloseAtMarket { why: StopFailure::Ended { status: "EXPIRED", .. }, .. }]
+        [StopAction::CloseAtMarket {
+            why: StopFailure::Ended {
+                status: "EXPIRED",
+                ..
+            },
+            ..
+        }]
     ));
     // Flat: the stop is cancelled; its CANCELED report is expected.
     let mut k = StopKeeper::new(params(), 1);

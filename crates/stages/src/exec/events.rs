@@ -195,10 +195,8 @@ impl ExecCore {
             }
             Role::Exit(_) => {
                 // Retry a second of market time later, not on the next tick.
-                self.exit_backoff.push((
-                    o.symbol_id,
-                    self.last_tick_ns.saturating_add(1_000_000_000),
-                ));
+                self.exit_backoff
+                    .push((o.symbol_id, self.last_tick_ns.saturating_add(1_000_000_000)));
             }
             Role::Protective => {}
         }
@@ -245,11 +243,7 @@ impl ExecCore {
             self.orders.set_exchange_id(&coid, r.order_id);
         }
         if terminal(r.status) {
-            let ordered = self
-                .journal
-                .state()
-                .get(&coid)
-                .map(|e| e.intent.qty);
+            let ordered = self.journal.state().get(&coid).map(|e| e.intent.qty);
             if let Some(o) = self.orders.get_mut(&coid) {
                 o.awaiting_answer = false;
                 if o.final_qty.is_none() {
@@ -276,7 +270,12 @@ impl ExecCore {
                 })?;
             }
             if r.status == OrderStatus::Rejected && r.executed == Qty(0) {
-                return self.on_rejected(&coid, 0, "rejected by the matching engine".into(), now_ns);
+                return self.on_rejected(
+                    &coid,
+                    0,
+                    "rejected by the matching engine".into(),
+                    now_ns,
+                );
             }
         }
         self.check_complete(&coid, now_ns)
@@ -318,7 +317,8 @@ impl ExecCore {
         if !e.intent.order_type.is_conditional() {
             return Ok(());
         }
-        let changed = e.algo_status != Some(status) || (actual.is_some() && e.actual_order_id != actual);
+        let changed =
+            e.algo_status != Some(status) || (actual.is_some() && e.actual_order_id != actual);
         let ended = e.algo_status.is_some_and(AlgoStatus::is_terminal);
         if changed && !ended {
             self.journal.append(&Record::AlgoUpdate {
@@ -407,7 +407,10 @@ impl ExecCore {
                 .stream_down_at_ms
                 .saturating_sub(10_000)
                 .max(now_ns / 1_000_000 - 3_600_000);
-            tracing::info!(since_ms = since, "user-data stream reconnected; reconciling from REST");
+            tracing::info!(
+                since_ms = since,
+                "user-data stream reconnected; reconciling from REST"
+            );
             for sym in 0..self.cfg.symbols.len() as u32 {
                 self.send(Command::FetchTrades {
                     symbol_id: sym,
@@ -445,7 +448,8 @@ impl ExecCore {
             return;
         };
         if inst != *cur {
-            let step_changed = inst.market_lot.step != cur.market_lot.step || inst.qty_dp != cur.qty_dp;
+            let step_changed =
+                inst.market_lot.step != cur.market_lot.step || inst.qty_dp != cur.qty_dp;
             tracing::warn!(symbol = %inst.symbol, step_changed, "the venue changed the symbol's rules");
             if step_changed {
                 // Positions are counted in steps of the old size: no new entries until

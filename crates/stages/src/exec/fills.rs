@@ -6,9 +6,7 @@ use crate::error::{Result, StageError};
 use crate::venue::TradeReport;
 use shmtrader_core::instrument::{catalog, Instrument, Qty};
 use shmtrader_core::{Outcome, Side};
-use shmtrader_journal::{
-    ExternalFill, ExternalKind, Fill, Record, Resolution,
-};
+use shmtrader_journal::{ExternalFill, ExternalKind, Fill, Record, Resolution};
 use shmtrader_risk::paper::PaperFill;
 use shmtrader_risk::FillReport;
 
@@ -161,17 +159,19 @@ impl ExecCore {
             return self.apply_own_fill(&coid, &t, now_ns, out);
         }
         let liquidation = t.orig_type == "LIQUIDATION"
-            || t.coid.as_deref().is_some_and(|c| {
-                ExternalKind::from_client_order_id(c) != ExternalKind::Unknown
-            });
+            || t.coid
+                .as_deref()
+                .is_some_and(|c| ExternalKind::from_client_order_id(c) != ExternalKind::Unknown);
         if liquidation || t.from_rest {
             return self.apply_external(&t, now_ns, out);
         }
         // The order id may still be learnt (an ALGO_UPDATE naming a stop's order can
         // follow its fill): wait a moment before calling it someone else's.
-        if !self.unattributed.iter().any(|(u, _)| {
-            u.symbol_id == t.symbol_id && u.trade_id == t.trade_id
-        }) {
+        if !self
+            .unattributed
+            .iter()
+            .any(|(u, _)| u.symbol_id == t.symbol_id && u.trade_id == t.trade_id)
+        {
             self.unattributed.push((t, now_ns));
         }
         Ok(())
@@ -258,7 +258,11 @@ impl ExecCore {
         out: &mut Vec<Outcome>,
     ) -> Result<()> {
         let sym = t.symbol_id;
-        if self.journal.state().has_external_fill(t.order_id, t.trade_id) {
+        if self
+            .journal
+            .state()
+            .has_external_fill(t.order_id, t.trade_id)
+        {
             self.seen.insert((sym, t.trade_id));
             return Ok(());
         }

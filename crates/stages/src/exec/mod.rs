@@ -226,9 +226,7 @@ pub fn f64_dec(what: &'static str, v: f64) -> Result<Decimal> {
     }
     Decimal::from_str(&v.to_string())
         .or_else(|_| Decimal::from_scientific(&format!("{v:e}")))
-        .map_err(|_| {
-            StageError::Risk(shmtrader_risk::RiskError::InvalidValue { what, value: v })
-        })
+        .map_err(|_| StageError::Risk(shmtrader_risk::RiskError::InvalidValue { what, value: v }))
 }
 
 impl ExecCore {
@@ -417,7 +415,11 @@ impl ExecCore {
         if self.entries_stopped || self.cmd_kill {
             return refuse(self, RefuseReason::KillSwitch);
         }
-        if self.blocks.get(req.symbol_id as usize).is_some_and(|b| *b != 0) {
+        if self
+            .blocks
+            .get(req.symbol_id as usize)
+            .is_some_and(|b| *b != 0)
+        {
             return refuse(self, RefuseReason::SymbolBlocked);
         }
         if let Broker::Venue(v) = &self.broker {
@@ -545,12 +547,7 @@ impl ExecCore {
 
     /// Sends a reduce-only market exit for an [`shmtrader_risk::ExitIntent`], as the
     /// next exit leg of the signal that opened the position.
-    fn send_exit(
-        &mut self,
-        x: shmtrader_risk::ExitIntent,
-        ts_ns: u64,
-        now_ns: u64,
-    ) -> Result<()> {
+    fn send_exit(&mut self, x: shmtrader_risk::ExitIntent, ts_ns: u64, now_ns: u64) -> Result<()> {
         let sym = x.symbol_id;
         let Some((launch, seq)) = self.origin.get(sym as usize).copied().flatten() else {
             // Not a position this instance opened: nothing here may touch it.

@@ -18,9 +18,7 @@ use super::{block, ExecCore, LiveOrder, ReplayReport, Role};
 use crate::error::{Result, StageError};
 use crate::venue::{Command, OrderReport, Refusal, Startup, VenueEvent};
 use shmtrader_core::instrument::Qty;
-use shmtrader_journal::{
-    instance_tag, parse_client_order_id, OrderStatus, Record, Resolution,
-};
+use shmtrader_journal::{instance_tag, parse_client_order_id, OrderStatus, Record, Resolution};
 use shmtrader_risk::{RestingStop, StopKind};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -124,9 +122,9 @@ impl ExecCore {
             };
             match &ev {
                 VenueEvent::Order(r) => {
-                    if waiting.remove(&format!("q:{}", r.coid)) && !matches!(r.status, OrderStatus::New | OrderStatus::PartiallyFilled) {
-                        terminal.insert(r.coid.clone(), r.clone());
-                    }
+                    let asked = waiting.remove(&format!("q:{}", r.coid));
+                    let done = !matches!(r.status, OrderStatus::New | OrderStatus::PartiallyFilled);
+                    terminal.extend((asked && done).then(|| (r.coid.clone(), r.clone())));
                 }
                 VenueEvent::NotFound { coid } => {
                     waiting.remove(&format!("q:{coid}"));

@@ -133,7 +133,10 @@ impl ExecCore {
                 StopAction::CloseAtMarket { symbol_id, why } => {
                     self.alerts += 1;
                     tracing::error!(symbol = %self.symbol(symbol_id), ?why, "ALERT: the position cannot be protected by an exchange stop; closing it at market");
-                    if let Some(x) = self.risk.exit_now(symbol_id, ExitReason::Stop, self.last_tick_ns) {
+                    if let Some(x) =
+                        self.risk
+                            .exit_now(symbol_id, ExitReason::Stop, self.last_tick_ns)
+                    {
                         self.send_exit(x, self.last_tick_ns, now_ns)?;
                     } else if let Some(k) = &mut self.stops {
                         // An exit is already in flight: it closes the position.

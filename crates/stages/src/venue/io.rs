@@ -8,7 +8,7 @@
 //! doorbell, so its loop polls the channel only when something is there (one atomic
 //! load per pass) and wakes at once from a futex wait.
 
-use super::startup::{configure, snapshot, AccountSnapshot, Startup};
+use super::startup::{configure, snapshot, Startup};
 use super::{
     AlgoReport, AlgoReq, BalanceReason, Command, OrderReport, OrderReq, Refusal, TradeReport,
     VenueEvent,
@@ -140,11 +140,11 @@ impl VenueHandle {
             .name("venue-io".into())
             .spawn(move || io_main(s, crx, out, stx, w2, st2))
             .map_err(|e| StageError::io("starting the venue I/O thread", e))?;
-        let startup = srx
-            .recv_timeout(Duration::from_secs(90))
-            .map_err(|_| StageError::VenueGone {
-                what: "no answer to the start-up steps within 90 s",
-            })??;
+        let startup =
+            srx.recv_timeout(Duration::from_secs(90))
+                .map_err(|_| StageError::VenueGone {
+                    what: "no answer to the start-up steps within 90 s",
+                })??;
         Ok((
             VenueHandle {
                 tx: ctx,
@@ -264,9 +264,7 @@ fn io_main(
     rt.block_on(run(s, crx, out, stx, weight, stop));
 }
 
-async fn start(
-    s: &VenueSettings,
-) -> std::result::Result<(Io, Startup, UserStream), Refusal> {
+async fn start(s: &VenueSettings) -> std::result::Result<(Io, Startup, UserStream), Refusal> {
     let unreachable = |e: &ExchangeError| Refusal::Unreachable {
         url: s.rest_url.clone(),
         cause: e.to_string(),
@@ -294,7 +292,12 @@ async fn start(
     ucfg.path = path;
     ucfg.keepalive_every = s.keepalive_every;
     ucfg.reconnect_min = s.reconnect_min;
-    let mut stream = UserStream::spawn(client.clone(), ucfg);
+    let mut stream = UserStream::spawn(client.clone(), ucfg).map_err(|e| Refusal::Step {
+        step: "user-data stream",
+        symbol: None,
+        code: None,
+        detail: e.to_string(),
+    })?;
     match tokio::time::timeout(Duration::from_secs(30), stream.recv()).await {
         Ok(Some(UserStreamMsg::Connected { .. })) => {}
         Ok(Some(UserStreamMsg::Disconnected { reason })) => {
@@ -419,8 +422,18 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn journal_status(s: &str) -> OrderStatus {
-    OrderStatus::from_binance(s).unwrap_or(OrderStatus::New)
+/// A REST order status in the journal's terms (an unknown one is treated as still
+/// working, so the order is queried again rather than closed on a guess).
+fn rest_status(s: shmtrader_exchange::wire::account::OrderStatus) -> OrderStatus {
+    use shmtrader_exchange::wire::account::OrderStatus as W;
+    match s {
+        W::New | W::Unknown => OrderStatus::New,
+        W::PartiallyFilled => OrderStatus::PartiallyFilled,
+        W::Filled => OrderStatus::Filled,
+        W::Canceled => OrderStatus::Canceled,
+        W::Expired => OrderStatus::Expired,
+        W::ExpiredInMatch => OrderStatus::ExpiredInMatch,
+    }
 }
 
 fn journal_algo_status(s: &str) -> Option<AlgoStatus> {
@@ -471,14 +484,26 @@ impl Io {
                 };
                 match self.client.query_order(&sym, OrderRef::Client(&coid)).await {
                     Ok(o) => {
-                        let executed = self.qty(symbol_id, &o.executed_qty).unwrap_or(Qty(0));
-                        let orig = self.qty(symbol_id, &o.orig_qty).unwrap_or(Qty(0));
+                        let (Some(executed), Some(orig), Some(side)) = (
+                            self.qty(symbol_id, &o.executed_qty),
+                            self.qty(symbol_id, &o.orig_qty),
+                            shmtrader_exchange::wire::enums::parse_side(&o.side),
+                        ) else {
+                            return vec![VenueEvent::Failed {
+                                command: "query order",
+                                coid: Some(coid),
+                                cause: format!(
+                                    "unreadable answer: executedQty {:?}, origQty {:?}, side {:?}",
+                                    o.executed_qty, o.orig_qty, o.side
+                                ),
+                            }];
+                        };
                         vec![VenueEvent::Order(OrderReport {
                             coid: o.client_order_id.clone(),
                             order_id: o.order_id,
                             symbol_id,
-                            side: o.side,
-                            status: journal_status(o.status.as_str()),
+                            side,
+                            status: rest_status(o.status),
                             executed,
                             orig_qty: orig,
                             reduce_only: o.reduce_only,
@@ -562,14 +587,11 @@ impl Io {
                     tracing::warn!(coid = %r.coid, %cause, "order outcome was unknown; settled by query");
                 }
                 let o = p.order();
-                let executed = tpl
-                    .rules()
-                    .parse_qty(&o.executed_qty)
-                    .unwrap_or(Qty(0));
+                let executed = tpl.rules().parse_qty(&o.executed_qty).unwrap_or(Qty(0));
                 VenueEvent::Placed {
                     coid: r.coid.clone(),
                     order_id: o.order_id,
-                    status: journal_status(o.status.as_str()),
+                    status: rest_status(o.status),
                     executed,
                 }
             }
@@ -618,8 +640,9 @@ impl Io {
                 coid: r.coid.clone(),
                 algo_id: a.algo_id,
             },
-            Err(e) if matches!(e, ExchangeError::Transport { .. })
-                || e.api_kind() == Some(ApiErrorKind::Unknown) =>
+            Err(e)
+                if matches!(e, ExchangeError::Transport { .. })
+                    || e.api_kind() == Some(ApiErrorKind::Unknown) =>
             {
                 // Placed or not: the stop keeper's acknowledgement timeout decides, and a
                 // query settles what the exchange has.
@@ -658,7 +681,7 @@ impl Io {
             Some(p) => p,
             None => match self.client.mark_price(&format!("{asset}USDT")).await {
                 Ok(m) => {
-                    let p = m.mark_price().unwrap_or(0.0);
+                    let p = m.mark_price;
                     self.fee_px
                         .insert(asset.to_string(), (p, std::time::Instant::now()));
                     p
@@ -790,7 +813,8 @@ impl Io {
                 };
                 let mut out = Vec::new();
                 if o.is_fill() {
-                    let (Some(qty), Ok(price)) = (self.qty(sym, &o.last_qty), o.last_price.parse::<f64>())
+                    let (Some(qty), Ok(price)) =
+                        (self.qty(sym, &o.last_qty), o.last_price.parse::<f64>())
                     else {
                         tracing::error!(symbol = %o.symbol, order = o.order_id, "a fill event has an unreadable quantity or price; REST will settle the order");
                         return Vec::new();
@@ -828,7 +852,7 @@ impl Io {
                     order_id: o.order_id,
                     symbol_id: sym,
                     side: o.side,
-                    status: journal_status(o.status.as_str()),
+                    status: rest_status(o.status),
                     executed: self.qty(sym, &o.cum_qty).unwrap_or(Qty(0)),
                     orig_qty: self.qty(sym, &o.orig_qty).unwrap_or(Qty(0)),
                     reduce_only: o.reduce_only,
@@ -866,7 +890,10 @@ impl Io {
                         reason: a.reason.unwrap_or_default(),
                     })],
                     None => {
-                        tracing::warn!(status = a.status.as_str(), "unknown algo status; the stop is queried");
+                        tracing::warn!(
+                            status = a.status.as_str(),
+                            "unknown algo status; the stop is queried"
+                        );
                         vec![]
                     }
                 }
@@ -875,7 +902,3 @@ impl Io {
         }
     }
 }
-
-/// Placeholder to keep the account snapshot type reachable from here.
-#[allow(dead_code)]
-fn _snapshot_type(_: AccountSnapshot) {}

@@ -18,7 +18,7 @@
 mod io;
 mod startup;
 
-pub use io::VenueHandle;
+pub use io::{VenueHandle, VenueSettings, Wake};
 pub use startup::{AccountSnapshot, AlgoInfo, OpenOrderInfo, PositionInfo, Startup};
 
 use shmtrader_core::instrument::{Instrument, Price, Qty};

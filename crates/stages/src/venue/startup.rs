@@ -217,12 +217,18 @@ pub(super) async fn snapshot(
         .and_then(|a| a.wallet_balance.parse::<f64>().ok());
     let wallet = match usdt {
         Some(w) => w,
-        None => acct.total_wallet_balance.parse::<f64>().map_err(|_| Refusal::Step {
-            step: "account",
-            symbol: None,
-            code: None,
-            detail: format!("totalWalletBalance {:?} is not a number", acct.total_wallet_balance),
-        })?,
+        None => acct
+            .total_wallet_balance
+            .parse::<f64>()
+            .map_err(|_| Refusal::Step {
+                step: "account",
+                symbol: None,
+                code: None,
+                detail: format!(
+                    "totalWalletBalance {:?} is not a number",
+                    acct.total_wallet_balance
+                ),
+            })?,
     };
     let available = acct.available_balance.parse::<f64>().unwrap_or(0.0);
     let risk = client
@@ -286,4 +292,3 @@ pub(super) async fn snapshot(
         open_algos,
     })
 }
-
