@@ -6,7 +6,41 @@
 //! replay of recorded data (`MockConfig::data`) or a seeded synthetic market; orders fill
 //! against that tape and book, with fees, positions and margin checks.
 //!
-//! Test hooks live on [`MockHandle`] and under `/mock/` (orders, positions, faults).
+//! # Test hooks
+//!
+//! Under `/mock/` (no key, no signature) and on [`MockHandle`]:
+//!
+//! - `GET /mock/orders` ([`MockHandle::attempts_json`]): the **attempt log**, every
+//!   order attempt the exchange judged, accepted or refused, in attempt order: each
+//!   `POST /fapi/v1/order`, each item of `POST /fapi/v1/batchOrders`, each
+//!   `POST /fapi/v1/algoOrder`, and the orders the exchange generates itself (the order
+//!   a triggered algo order places, a liquidation). One entry:
+//!   ```json
+//!   {"time":1784621536001,"endpoint":"POST /fapi/v1/order","accepted":true,
+//!    "clientOrderId":"x-1","symbol":"BTCUSDT","side":"BUY","type":"MARKET",
+//!    "quantity":"0.002","price":null,"reduceOnly":false,"closePosition":false,
+//!    "orderId":8389765500000000007}
+//!   ```
+//!   A refused attempt has `"accepted":false` and `"code"`/`"msg"` (Binance's) instead
+//!   of `"orderId"`. `endpoint` is `POST /fapi/v1/order`, `POST /fapi/v1/batchOrders`,
+//!   `POST /fapi/v1/algoOrder`, `ALGO_TRIGGER` or `LIQUIDATION`. An algo attempt also
+//!   has `"clientAlgoId"` (equal to `clientOrderId`), `"triggerPrice"` and, accepted,
+//!   `"algoId"`; an `ALGO_TRIGGER` attempt names its algo order in `"algoId"`. Text
+//!   fields are as sent (`null` when not sent); a request without a client id is logged
+//!   under the id the exchange generated. Requests refused before the matching engine
+//!   (rate limit, signature, timestamp) are not attempts and are not logged.
+//!
+//!   **A client order id can appear more than once**: a refused attempt (e.g. -4116, or
+//!   -2019 then a retry) and, as on Binance, a new order reusing the id of an order that
+//!   is already filled, cancelled or expired. A test that asserts "no duplicate send"
+//!   should look at `accepted` entries (or at `GET /mock/accepted`) and decide whether a
+//!   reuse after completion is a fault for it.
+//! - `GET /mock/accepted`, also `GET /mock/orders?accepted=true`
+//!   ([`MockHandle::accepted_json`], [`MockHandle::orders_json`],
+//!   [`MockHandle::orders`]): every accepted order as it is now (the `GET
+//!   /fapi/v1/order` shape), in acceptance order: the shape `GET /mock/orders` had
+//!   before the attempt log.
+//! - `GET /mock/positions`, `GET /mock/status`, `POST /mock/fault` (see [`Fault`]).
 
 pub mod api_error;
 pub mod book;
@@ -34,7 +68,7 @@ use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
 pub use config::{MockConfig, Speed};
-pub use engine::Order;
+pub use engine::{Attempt, Endpoint, Order, Outcome};
 pub use error::{MockError, Result};
 pub use faults::Fault;
 pub use feed::{aggregate_trades, AggTrade, RawTrade};
@@ -267,7 +301,8 @@ impl MockHandle {
     pub fn drop_agg_trades(&self, count: u64) {
         self.inject(Fault::DropAggTrades { count });
     }
-    /// Every order the mock accepted, in acceptance order.
+    /// Every order the mock accepted (REST, triggered algo orders, liquidations), as it
+    /// is now, in acceptance order.
     pub fn orders(&self) -> Vec<Order> {
         self.shared
             .engine
@@ -275,12 +310,34 @@ impl MockHandle {
             .map(|e| e.orders())
             .unwrap_or_default()
     }
-    /// `GET /mock/orders` as JSON.
+    /// The accepted orders as JSON (`GET /mock/accepted`, also
+    /// `GET /mock/orders?accepted=true`): the shape `GET /mock/orders` had before it
+    /// became the attempt log. Kept under this name for existing callers.
     pub fn orders_json(&self) -> Value {
+        self.accepted_json()
+    }
+    /// `GET /mock/accepted`: every accepted order as it is now.
+    pub fn accepted_json(&self) -> Value {
         self.shared
             .engine
             .lock()
-            .map(|e| e.all_orders())
+            .map(|e| e.accepted_json())
+            .unwrap_or(Value::Null)
+    }
+    /// The attempt log: every order attempt, accepted or refused, in attempt order.
+    pub fn attempts(&self) -> Vec<Attempt> {
+        self.shared
+            .engine
+            .lock()
+            .map(|e| e.attempts().to_vec())
+            .unwrap_or_default()
+    }
+    /// `GET /mock/orders`: the attempt log as JSON.
+    pub fn attempts_json(&self) -> Value {
+        self.shared
+            .engine
+            .lock()
+            .map(|e| e.attempts_json())
             .unwrap_or(Value::Null)
     }
     /// `GET /mock/positions` as JSON.

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::api_error::ApiError;
-use crate::engine::Params;
+use crate::engine::{Endpoint, Params};
 use crate::faults::Fault;
 use crate::spec::fmt_units;
 use crate::Shared;
@@ -207,7 +207,7 @@ pub(crate) async fn handle(
     let query_raw = uri.query().unwrap_or("").to_string();
     let body_raw = String::from_utf8_lossy(&body).into_owned();
     if let Some(mock) = path.strip_prefix("/mock/") {
-        return mock_route(&sh, &method, mock, &body_raw);
+        return mock_route(&sh, &method, mock, &query_raw, &body_raw);
     }
     let delay = sh.rest_faults.lock().map(|f| f.delay_ms).unwrap_or(0);
     if delay > 0 {
@@ -468,7 +468,7 @@ fn dispatch(
                 ("GET", "/fapi/v1/ticker/bookTicker") => e.book_ticker(p),
                 ("GET", "/fapi/v1/premiumIndex") => e.premium_index(p),
                 ("POST", "/fapi/v1/order") => {
-                    let (ack, result) = e.new_order(p)?;
+                    let (ack, result) = e.new_order(p, Endpoint::Order)?;
                     Ok(
                         if p.get("newOrderRespType").map(String::as_str) == Some("RESULT") {
                             result
@@ -526,7 +526,9 @@ fn batch_orders(sh: &Shared, p: &Params) -> Result<Value, ApiError> {
     let mut out = Vec::with_capacity(list.len());
     for item in list {
         let Some(obj) = item.as_object() else {
-            out.push(ApiError::invalid_param("batchOrders").body());
+            let err = ApiError::invalid_param("batchOrders");
+            e.refuse_attempt(Endpoint::Batch, &Params::new(), &err);
+            out.push(err.body());
             continue;
         };
         let mut op = Params::new();
@@ -538,7 +540,7 @@ fn batch_orders(sh: &Shared, p: &Params) -> Result<Value, ApiError> {
             };
             op.insert(k.clone(), s);
         }
-        match e.new_order(&op) {
+        match e.new_order(&op, Endpoint::Batch) {
             Ok((ack, result)) => out.push(
                 if op.get("newOrderRespType").map(String::as_str) == Some("RESULT") {
                     result
@@ -648,12 +650,20 @@ fn exchange_info(sh: &Shared, now: u64) -> Value {
     })
 }
 
-fn mock_route(sh: &Arc<Shared>, method: &Method, path: &str, body: &str) -> Response {
+fn mock_route(sh: &Arc<Shared>, method: &Method, path: &str, query: &str, body: &str) -> Response {
+    let mut q = Params::new();
+    parse_form(query, &mut q);
+    let accepted_only = q.get("accepted").is_some_and(|v| v == "true");
     let r: Result<Value, ApiError> = match (method.as_str(), path) {
-        ("GET", "orders") => sh
+        ("GET", "orders") if !accepted_only => sh
             .engine
             .lock()
-            .map(|e| e.all_orders())
+            .map(|e| e.attempts_json())
+            .map_err(|_| ApiError::new(-1000, "lock")),
+        ("GET", "orders") | ("GET", "accepted") => sh
+            .engine
+            .lock()
+            .map(|e| e.accepted_json())
             .map_err(|_| ApiError::new(-1000, "lock")),
         ("GET", "positions") => sh
             .engine

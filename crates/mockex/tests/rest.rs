@@ -223,7 +223,7 @@ async fn order_error_codes() {
             r.body
         );
     }
-    // -4116: client order ids are unique among every order the mock has seen.
+    // -4116: a client order id is unique among open orders only. A filled order frees it.
     let r = c
         .signed(
             Method::POST,
@@ -231,7 +231,7 @@ async fn order_error_codes() {
             &o(&[("newClientOrderId", "dup-1")]),
         )
         .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "NEW", "{:?}", r.body);
     let r = c
         .signed(
             Method::POST,
@@ -239,7 +239,47 @@ async fn order_error_codes() {
             &o(&[("newClientOrderId", "dup-1")]),
         )
         .await;
-    assert_eq!(r.code(), -4116);
+    assert_eq!(
+        r.status, 200,
+        "a filled order's id may be sent again: {:?}",
+        r.body
+    );
+    // A resting order holds its id until it is cancelled.
+    let mark = c.mark("BTCUSDT").await;
+    let low = passive_buy_price(mark);
+    let rest = |cid: &'static str, px: &str| {
+        vec![
+            ("symbol", "BTCUSDT"),
+            ("side", "BUY"),
+            ("type", "LIMIT"),
+            ("timeInForce", "GTC"),
+            ("quantity", "0.002"),
+            ("price", px),
+            ("newClientOrderId", cid),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect::<Vec<_>>()
+    };
+    let send = |p: Vec<(&'static str, String)>| {
+        let c = &c;
+        async move {
+            let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            c.signed(Method::POST, "/fapi/v1/order", &p).await
+        }
+    };
+    let r = send(rest("dup-2", &low)).await;
+    assert_eq!(r.body["status"], "NEW", "{:?}", r.body);
+    assert_eq!(send(rest("dup-2", &low)).await.code(), -4116);
+    let r = c
+        .signed(
+            Method::DELETE,
+            "/fapi/v1/order",
+            &[("symbol", "BTCUSDT"), ("origClientOrderId", "dup-2")],
+        )
+        .await;
+    assert_eq!(r.body["status"], "CANCELED");
+    assert_eq!(send(rest("dup-2", &low)).await.status, 200);
     // -2013 / -2011.
     let r = c
         .signed(
@@ -451,10 +491,19 @@ async fn limit_order_lifecycle_and_market_fill_with_user_stream() {
     assert_eq!(r.body["status"], "FILLED", "{:?}", r.body);
     let pos = h.positions_json();
     assert_eq!(pos[0]["positionAmt"], "0.000");
-    // /mock/orders has everything.
-    let all = c.public("/mock/orders", &[]).await.body;
+    // /mock/accepted: the accepted orders as they are now.
+    let all = c.public("/mock/accepted", &[]).await.body;
     let all = all.as_array().unwrap();
     assert_eq!(all.len(), 3);
+    assert_eq!(
+        c.public("/mock/orders", &[("accepted", "true")])
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     for k in [
         "symbol",
         "orderId",
@@ -470,6 +519,16 @@ async fn limit_order_lifecycle_and_market_fill_with_user_stream() {
     ] {
         assert!(!all[0][k].is_null(), "{k}");
     }
+    // /mock/orders: the attempt log, here all accepted.
+    let log = c.public("/mock/orders", &[]).await.body;
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log
+        .iter()
+        .all(|a| a["accepted"] == true && a["endpoint"] == "POST /fapi/v1/order"));
+    assert_eq!(log[0]["clientOrderId"], "life-1");
+    assert_eq!(log[0]["orderId"].as_u64(), Some(id));
+    assert_eq!(log[2]["reduceOnly"], true);
     assert_eq!(h.orders().len(), 3);
 }
 
@@ -501,6 +560,27 @@ async fn batch_orders() {
         json!({"code":-2022,"msg":"ReduceOnly Order is rejected."})
     );
     assert_eq!(a[2]["code"], -1121);
+    // Each item is one attempt in the log, refusals included, in request order.
+    let log = h.attempts_json();
+    let rows: Vec<(bool, i64)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["accepted"].as_bool().unwrap(),
+                e["code"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [(true, 0), (false, -2022), (false, -1121)]);
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["endpoint"] == "POST /fapi/v1/batchOrders"));
+    assert_eq!(log[2]["symbol"], "NOPE");
+    assert_eq!(h.orders().len(), 1);
     let six: Vec<Value> = (0..6)
         .map(|_| json!({"symbol":"BTCUSDT","side":"BUY","type":"MARKET","quantity":"0.002"}))
         .collect();

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::{f8, now_ms, param, Engine, Order, Params, Side};
+use super::params::{param, Params};
+use super::{f8, now_ms, Engine, Order, Side};
 use crate::api_error::ApiError;
 
 #[derive(Debug, Clone, Default)]

@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use super::{now_ms, param, Engine, Params, Side, Tif, MAX_NUM_ALGO_ORDERS, MAX_NUM_ORDERS};
+use super::orders::NewOrder;
+use super::params::{self, param, Params};
+use super::{now_ms, Engine, Side, Tif, MAX_NUM_ALGO_ORDERS, MAX_NUM_ORDERS};
 use crate::api_error::ApiError;
 
 #[derive(Debug, Clone)]
@@ -40,7 +42,7 @@ impl Engine {
         }
         let sym = self.sym_param(p)?;
         let spec = self.mk[sym].spec;
-        let side = Side::parse(param(p, "side"))?;
+        let side = params::side(p)?;
         let otype: &'static str = match param(p, "type") {
             None => return Err(ApiError::mandatory("type")),
             Some("STOP_MARKET") => "STOP_MARKET",
@@ -58,12 +60,12 @@ impl Engine {
                 ))
             }
         }
-        let trigger = Self::parse_price(&spec, param(p, "triggerPrice"), "triggerPrice")?;
-        let close_position = Self::parse_bool(p, "closePosition")?;
-        let reduce_only = Self::parse_bool(p, "reduceOnly")?;
+        let trigger = params::price(&spec, param(p, "triggerPrice"), "triggerPrice")?;
+        let close_position = params::boolean(p, "closePosition")?;
+        let reduce_only = params::boolean(p, "reduceOnly")?;
         let limit = otype == "STOP" || otype == "TAKE_PROFIT";
         let price = if limit {
-            Self::parse_price(&spec, param(p, "price"), "price")?
+            params::price(&spec, param(p, "price"), "price")?
         } else {
             0
         };
@@ -76,14 +78,14 @@ impl Engine {
             }
             0
         } else {
-            Self::parse_qty(&spec, param(p, "quantity"), !limit)?
+            params::qty(&spec, param(p, "quantity"), !limit)?
         };
         let mark_price = match param(p, "workingType") {
             None | Some("CONTRACT_PRICE") => false,
             Some("MARK_PRICE") => true,
             Some(_) => return Err(ApiError::invalid_param("workingType")),
         };
-        let price_protect = Self::parse_bool(p, "priceProtect")?;
+        let price_protect = params::boolean(p, "priceProtect")?;
         let tif = match param(p, "timeInForce") {
             None | Some("GTC") => Tif::Gtc,
             Some("IOC") => Tif::Ioc,
@@ -92,13 +94,20 @@ impl Engine {
             Some(_) => return Err(ApiError::new(-1115, "Invalid timeInForce.")),
         };
         if self.algos.iter().filter(|a| a.status == "NEW").count() >= MAX_NUM_ALGO_ORDERS
-            || self.open_count() >= MAX_NUM_ORDERS
+            || self.open_count(sym) >= MAX_NUM_ORDERS
         {
             return Err(ApiError::new(-4045, "Reach max stop order limit."));
         }
         let client_id = match param(p, "clientAlgoId") {
             Some(c) => {
-                self.check_client_id(c)?;
+                params::client_id_format(c, "clientAlgoId")?;
+                if self
+                    .algos
+                    .iter()
+                    .any(|a| a.status == "NEW" && a.client_id == c)
+                {
+                    return Err(ApiError::new(-4116, "ClientOrderId is duplicated."));
+                }
                 c.to_string()
             }
             None => self.gen_client_id(),
@@ -135,7 +144,6 @@ impl Engine {
         }
         self.next_algo_id += 1;
         a.id = self.next_algo_id;
-        self.client_ids.insert(a.client_id.clone());
         self.algos.push(a);
         Ok(self.algo_json(self.algos.len() - 1))
     }
@@ -203,23 +211,22 @@ impl Engine {
         }
         let limit = a.price > 0;
         let cid = self.gen_client_id();
-        let res = self.submit(
-            a.sym,
-            a.side,
-            !limit,
-            a.otype,
-            if limit { a.tif } else { Tif::Gtc },
-            a.price,
-            qty,
-            a.reduce_only || a.close_position,
-            a.close_position,
-            a.trigger,
-            cid,
-        );
+        let mut n = NewOrder::plain(a.sym, a.side, !limit, cid);
+        n.orig_type = a.otype;
+        n.tif = if limit { a.tif } else { Tif::Gtc };
+        n.price = a.price;
+        n.qty = qty;
+        n.reduce_only = a.reduce_only || a.close_position;
+        n.close_position = a.close_position;
+        n.stop_price = a.trigger;
+        let res = self.create_order(n).map(|idx| {
+            self.execute_order(idx);
+            self.orders[idx].id
+        });
         match res {
-            Ok((ack, _)) => {
+            Ok(id) => {
                 self.algos[i].status = "FINISHED";
-                self.algos[i].order_id = ack.get("orderId").and_then(Value::as_u64);
+                self.algos[i].order_id = Some(id);
             }
             Err(e) => {
                 tracing::info!(
@@ -300,5 +307,15 @@ impl Engine {
         };
         i.map(|i| self.algo_json(i))
             .ok_or_else(ApiError::no_such_order)
+    }
+}
+
+impl Engine {
+    /// Resting (NEW) algo orders on one symbol.
+    pub(super) fn resting_algos_on(&self, sym: usize) -> usize {
+        self.algos
+            .iter()
+            .filter(|a| a.sym == sym && a.status == "NEW")
+            .count()
     }
 }

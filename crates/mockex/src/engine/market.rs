@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 
-use super::{now_ms, param, Engine, Params};
+use super::params::{opt_u64, param, Params};
+use super::{now_ms, Engine};
 use crate::api_error::ApiError;
 use crate::book::Book;
 use crate::feed::{AggTrade, FeedEvent, FeedKind, Level};
@@ -155,12 +156,18 @@ impl Engine {
             self.next_mark_1s = (t / 1000 + 1) * 1000;
             self.next_mark_3s = (t / 3000 + 1) * 3000;
         }
-        if t >= self.next_mark_1s {
+        // One mark per whole second of data time, even across a jump of the clock (a
+        // long lull is skipped to its last hour), each followed by the MARK_PRICE
+        // trigger check.
+        if t >= self.next_mark_1s + 3_600_000 {
+            self.next_mark_1s = (t / 1000 - 3599) * 1000;
+        }
+        while t >= self.next_mark_1s {
             let at = self.next_mark_1s;
-            self.next_mark_1s = (t / 1000 + 1) * 1000;
-            let three = t >= self.next_mark_3s;
+            self.next_mark_1s += 1000;
+            let three = at >= self.next_mark_3s;
             if three {
-                self.next_mark_3s = (t / 3000 + 1) * 3000;
+                self.next_mark_3s = (at / 3000 + 1) * 3000;
             }
             for i in 0..self.mk.len() {
                 self.publish_mark(i, at, three);
@@ -416,15 +423,7 @@ impl Engine {
                 _ => return Err(ApiError::invalid_param("limit")),
             },
         };
-        let num = |k: &str| -> Result<Option<u64>, ApiError> {
-            match param(p, k) {
-                None => Ok(None),
-                Some(v) => v
-                    .parse::<u64>()
-                    .map(Some)
-                    .map_err(|_| ApiError::mandatory(k)),
-            }
-        };
+        let num = |k: &str| opt_u64(p, k);
         let (from_id, start, end) = (num("fromId")?, num("startTime")?, num("endTime")?);
         if let (Some(s), Some(e)) = (start, end) {
             if e < s || e - s > 3_600_000 {
@@ -506,3 +505,6 @@ pub fn agg_json(spec: &SymbolSpec, t: &AggTrade, stream: bool) -> Value {
         json!({"a":t.id,"p":spec.fmt_px(t.price),"q":spec.fmt_qty(t.qty),"f":t.first,"l":t.last,"T":t.time,"m":t.buyer_maker})
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -151,6 +151,7 @@ impl Engine {
         } else {
             Status::PartiallyFilled
         };
+        let done = o.status == Status::Filled;
         self.emit_order(
             idx,
             "TRADE",
@@ -164,7 +165,16 @@ impl Engine {
             }),
         );
         self.emit_account(sym, now);
+        if done {
+            self.on_order_done(idx);
+        }
         qty
+    }
+
+    /// Bookkeeping once an order reached a final status (its events are out): it leaves
+    /// the open set, so its client id may be used again.
+    pub(super) fn on_order_done(&mut self, idx: usize) {
+        self.open.remove(&idx);
     }
 
     pub(super) fn finish(&mut self, idx: usize, status: Status, reason: &str) {
@@ -181,17 +191,17 @@ impl Engine {
         };
         let er = reason.to_string();
         self.emit_order_er(idx, x, None, &er);
+        self.on_order_done(idx);
     }
 
     /// Fills resting limit orders that the tape trades through. An order also fills at
     /// its own price once the quantity that was queued ahead of it has traded.
     pub(super) fn match_resting(&mut self, sym: usize, t: &AggTrade) {
         let cand: Vec<usize> = self
-            .orders
+            .open
             .iter()
-            .enumerate()
-            .filter(|(_, o)| o.sym == sym && !o.market && o.status.is_open())
-            .map(|(i, _)| i)
+            .copied()
+            .filter(|&i| self.orders[i].sym == sym && !self.orders[i].market)
             .collect();
         for idx in cand {
             let o = &self.orders[idx];
@@ -238,12 +248,12 @@ impl Engine {
             0.0
         };
         let mut body = json!({
-            "s": spec.symbol, "c": o.client_id, "S": o.side.as_str(), "o": if o.market { "MARKET" } else { "LIMIT" },
+            "s": spec.symbol, "c": o.client_id, "S": o.side.as_str(), "o": o.order_type,
             "f": o.tif.as_str(), "q": spec.fmt_qty(o.qty), "p": spec.fmt_px(o.price), "ap": spec.fmt_fpx(avg, 3),
             "sp": spec.fmt_px(o.stop_price), "x": x, "X": o.status.as_str(), "i": o.id,
             "l": "0", "z": spec.fmt_qty(o.executed), "L": "0", "T": now, "t": 0, "b": "0", "a": "0", "m": false,
-            "R": o.reduce_only, "wt": "CONTRACT_PRICE", "ot": o.orig_type, "ps": "BOTH", "cp": o.close_position,
-            "rp": "0", "pP": false, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE", "gtd": 0, "er": er,
+            "R": o.reduce_only, "wt": o.working_type, "ot": o.orig_type, "ps": "BOTH", "cp": o.close_position,
+            "rp": "0", "pP": o.price_protect, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE", "gtd": 0, "er": er,
         });
         if let (Some(f), Some(obj)) = (fill, body.as_object_mut()) {
             obj.insert("l".into(), json!(spec.fmt_qty(f.qty)));
@@ -258,3 +268,6 @@ impl Engine {
         self.out.user("ORDER_TRADE_UPDATE", ev.to_string());
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,13 +17,19 @@
 
 mod account;
 mod algo;
+mod attempts;
 mod market;
 mod matching;
 mod orders;
+mod params;
+#[cfg(test)]
+mod testkit;
 
+pub use attempts::{Attempt, Endpoint, Outcome};
 pub use market::agg_json;
+pub use params::Params;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -37,17 +43,10 @@ use account::Position;
 use algo::Algo;
 use market::Market;
 
-/// Request parameters after merging query string and form body.
-pub type Params = HashMap<String, String>;
-
 /// MAX_NUM_ORDERS filter (normal and algo orders together).
 pub const MAX_NUM_ORDERS: usize = 200;
 /// MAX_NUM_ALGO_ORDERS filter.
 pub const MAX_NUM_ALGO_ORDERS: usize = 10;
-
-fn param<'a>(p: &'a Params, k: &str) -> Option<&'a str> {
-    p.get(k).map(String::as_str).filter(|s| !s.is_empty())
-}
 
 /// Order side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,14 +68,6 @@ impl Side {
         match self {
             Side::Buy => 1,
             Side::Sell => -1,
-        }
-    }
-    fn parse(s: Option<&str>) -> Result<Side, ApiError> {
-        match s {
-            None => Err(ApiError::mandatory("side")),
-            Some("BUY") => Ok(Side::Buy),
-            Some("SELL") => Ok(Side::Sell),
-            Some(_) => Err(ApiError::new(-1117, "Invalid side.")),
         }
     }
 }
@@ -146,8 +137,10 @@ pub struct Order {
     pub sym: usize,
     /// Side.
     pub side: Side,
-    /// `true` = MARKET, else LIMIT.
+    /// `true` = takes liquidity at any price (MARKET, LIQUIDATION), else LIMIT.
     pub market: bool,
+    /// Wire type `o` / `type`: `MARKET`, `LIMIT` or `LIQUIDATION`.
+    pub order_type: &'static str,
     /// Type the user sent (`STOP_MARKET` for a triggered algo order).
     pub orig_type: &'static str,
     /// Time in force.
@@ -168,6 +161,12 @@ pub struct Order {
     pub close_position: bool,
     /// Trigger price units of the algo order it came from.
     pub stop_price: i64,
+    /// `workingType` of the algo order it came from (`CONTRACT_PRICE` otherwise).
+    pub working_type: &'static str,
+    /// `priceProtect` of the algo order it came from.
+    pub price_protect: bool,
+    /// The algo order that placed it.
+    pub algo_id: Option<u64>,
     /// Creation time (ms).
     pub time: u64,
     /// Last change (ms).
@@ -184,7 +183,9 @@ pub struct Engine {
     wallet: f64,
     orders: Vec<Order>,
     by_id: HashMap<u64, usize>,
-    client_ids: HashSet<String>,
+    /// Indices of the orders still open (NEW / PARTIALLY_FILLED), ascending.
+    open: BTreeSet<usize>,
+    attempts: Vec<Attempt>,
     algos: Vec<Algo>,
     next_order_id: u64,
     next_algo_id: u64,
@@ -230,7 +231,8 @@ impl Engine {
             wallet: cfg.starting_balance,
             orders: Vec::new(),
             by_id: HashMap::new(),
-            client_ids: HashSet::new(),
+            open: BTreeSet::new(),
+            attempts: Vec::new(),
             algos: Vec::new(),
             // Beyond 2^53 on purpose: clients must parse order ids as integers.
             next_order_id: 8_389_765_500_000_000_000,
@@ -255,7 +257,7 @@ impl Engine {
     }
 
     fn sym_param(&self, p: &Params) -> Result<usize, ApiError> {
-        let s = param(p, "symbol").ok_or_else(|| ApiError::mandatory("symbol"))?;
+        let s = params::param(p, "symbol").ok_or_else(|| ApiError::mandatory("symbol"))?;
         self.sym_index(s).ok_or_else(ApiError::invalid_symbol)
     }
 

@@ -1,31 +1,84 @@
-//! Orders: parameter validation, new / cancel / query, and the order views.
+//! Orders: the new-order request, its validation against the filters, the account and
+//! the book, the accepted order's first execution, and cancel / query / the order views.
+//!
+//! Client order ids are unique among *open* orders only, as on Binance: -4116 while an
+//! order with the id is NEW or PARTIALLY_FILLED; once it is filled, cancelled or expired
+//! the id may be sent again.
 
 use rand::Rng;
 use serde_json::{json, Value};
 
-use super::{now_ms, param, Engine, Order, Params, Side, Status, Tif, MAX_NUM_ORDERS};
+use super::attempts::{outcome, Attempt, Endpoint};
+use super::params::{self, param, Params};
+use super::{now_ms, Engine, Order, Side, Status, Tif, MAX_NUM_ORDERS};
 use crate::api_error::ApiError;
-use crate::spec::{parse_request_units, DecimalError, SymbolSpec};
 
 /// PERCENT_PRICE multipliers.
 const PCT_UP: f64 = 1.05;
 const PCT_DOWN: f64 = 0.95;
 
-impl Engine {
-    // ------------------------------------------------------------------ orders
+/// An order about to be validated: what a REST request, a triggered algo order or the
+/// liquidation engine asks the matching engine for.
+#[derive(Debug, Clone)]
+pub(super) struct NewOrder {
+    pub(super) sym: usize,
+    pub(super) side: Side,
+    /// MARKET (or LIQUIDATION): takes any price.
+    pub(super) market: bool,
+    /// Wire type: MARKET, LIMIT or LIQUIDATION.
+    pub(super) order_type: &'static str,
+    /// Original type (the algo order's type for a triggered order).
+    pub(super) orig_type: &'static str,
+    pub(super) tif: Tif,
+    pub(super) price: i64,
+    pub(super) qty: i64,
+    pub(super) reduce_only: bool,
+    pub(super) close_position: bool,
+    pub(super) stop_price: i64,
+    pub(super) working_type: &'static str,
+    pub(super) price_protect: bool,
+    pub(super) algo_id: Option<u64>,
+    pub(super) client_id: String,
+}
 
+impl NewOrder {
+    /// A plain MARKET or LIMIT order.
+    pub(super) fn plain(sym: usize, side: Side, market: bool, client_id: String) -> NewOrder {
+        let t = if market { "MARKET" } else { "LIMIT" };
+        NewOrder {
+            sym,
+            side,
+            market,
+            order_type: t,
+            orig_type: t,
+            tif: Tif::Gtc,
+            price: 0,
+            qty: 0,
+            reduce_only: false,
+            close_position: false,
+            stop_price: 0,
+            working_type: "CONTRACT_PRICE",
+            price_protect: false,
+            algo_id: None,
+            client_id,
+        }
+    }
+}
+
+impl Engine {
     pub(super) fn alloc_order_id(&mut self) -> u64 {
         self.next_order_id += 1 + self.rng.gen_range(0..7);
         self.next_order_id
     }
 
+    /// A 22-character id like the ones Binance generates, unused by any open order.
     pub(super) fn gen_client_id(&mut self) -> String {
         const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         loop {
             let s: String = (0..22)
                 .map(|_| CHARS[self.rng.gen_range(0..CHARS.len())] as char)
                 .collect();
-            if !self.client_ids.contains(&s) {
+            if !self.client_id_open(&s) {
                 return s;
             }
         }
@@ -39,99 +92,44 @@ impl Engine {
             .collect()
     }
 
-    pub(super) fn parse_qty(
-        spec: &SymbolSpec,
-        s: Option<&str>,
-        market: bool,
-    ) -> Result<i64, ApiError> {
-        let s = s.ok_or_else(|| ApiError::mandatory("quantity"))?;
-        let q = parse_request_units(s, spec.qty_dp).map_err(|e| match e {
-            DecimalError::Precision => ApiError::precision(),
-            DecimalError::Malformed => ApiError::mandatory("quantity"),
-        })?;
-        if q <= 0 {
-            return Err(ApiError::new(-4003, "Quantity less than or equal to zero."));
-        }
-        if q < spec.min_qty {
-            return Err(ApiError::new(-4004, "Quantity less than min qty."));
-        }
-        let max = if market {
-            spec.market_max_qty
-        } else {
-            spec.max_qty
+    /// An open (NEW / PARTIALLY_FILLED) order has this client id.
+    pub(super) fn client_id_open(&self, id: &str) -> bool {
+        self.open.iter().any(|&i| self.orders[i].client_id == id)
+    }
+
+    /// Open orders plus resting algo orders on one symbol (MAX_NUM_ORDERS counts both).
+    pub(super) fn open_count(&self, sym: usize) -> usize {
+        self.open
+            .iter()
+            .filter(|&&i| self.orders[i].sym == sym)
+            .count()
+            + self.resting_algos_on(sym)
+    }
+
+    /// `POST /fapi/v1/order`, or one item of a batch (`endpoint` says which). Returns the
+    /// ACK view (the order as accepted) and the RESULT view (after immediate matching).
+    /// Every call is logged as an attempt, accepted or refused.
+    pub fn new_order(
+        &mut self,
+        p: &Params,
+        endpoint: Endpoint,
+    ) -> Result<(Value, Value), ApiError> {
+        let client_id = match param(p, "newClientOrderId") {
+            Some(c) => c.to_string(),
+            None => self.gen_client_id(),
         };
-        if q > max {
-            return Err(ApiError::new(-4005, "Quantity greater than max qty."));
-        }
-        if (q - spec.min_qty) % spec.step != 0 {
-            return Err(ApiError::new(-4023, "Qty not increased by step size."));
-        }
-        Ok(q)
+        let r = self.place(p, client_id.clone());
+        let oc = outcome(&r, |(ack, _): &(Value, Value)| {
+            ack.get("orderId").and_then(Value::as_u64).unwrap_or(0)
+        });
+        self.log_attempt(Attempt::from_params(now_ms(), endpoint, client_id, p, oc));
+        r
     }
 
-    pub(super) fn parse_price(
-        spec: &SymbolSpec,
-        s: Option<&str>,
-        name: &str,
-    ) -> Result<i64, ApiError> {
-        let s = s.ok_or_else(|| ApiError::mandatory(name))?;
-        let p = parse_request_units(s, spec.price_dp).map_err(|e| match e {
-            DecimalError::Precision => ApiError::precision(),
-            DecimalError::Malformed => ApiError::mandatory(name),
-        })?;
-        if p <= 0 {
-            return Err(ApiError::new(-4001, "Price less than 0."));
-        }
-        if p < spec.tick {
-            return Err(ApiError::new(-4013, "Price less than min price."));
-        }
-        if p > 100_000_000 * 10_i64.pow(spec.price_dp) {
-            return Err(ApiError::new(-4002, "Price greater than max price."));
-        }
-        if (p - spec.tick) % spec.tick != 0 {
-            return Err(ApiError::new(-4014, "Price not increased by tick size."));
-        }
-        Ok(p)
-    }
-
-    pub(super) fn parse_bool(p: &Params, k: &str) -> Result<bool, ApiError> {
-        match param(p, k) {
-            None => Ok(false),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-            Some(_) => Err(ApiError::invalid_param(k)),
-        }
-    }
-
-    pub(super) fn check_client_id(&self, id: &str) -> Result<(), ApiError> {
-        let ok = !id.is_empty()
-            && id.len() <= 36
-            && id.bytes().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'/' | b'_' | b'-')
-            });
-        if id.len() > 36 {
-            return Err(ApiError::new(-4015, "Client order id is not valid."));
-        }
-        if !ok {
-            return Err(ApiError::new(-1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'."));
-        }
-        if self.client_ids.contains(id) {
-            return Err(ApiError::new(-4116, "ClientOrderId is duplicated."));
-        }
-        Ok(())
-    }
-
-    pub(super) fn open_count(&self) -> usize {
-        self.orders.iter().filter(|o| o.status.is_open()).count()
-            + self.algos.iter().filter(|a| a.status == "NEW").count()
-    }
-
-    /// `POST /fapi/v1/order` (also each item of a batch). Returns the ACK view (the order
-    /// as accepted) and the RESULT view (after immediate matching).
-    pub fn new_order(&mut self, p: &Params) -> Result<(Value, Value), ApiError> {
+    fn place(&mut self, p: &Params, client_id: String) -> Result<(Value, Value), ApiError> {
         let sym = self.sym_param(p)?;
         let spec = self.mk[sym].spec;
-        let side = Side::parse(param(p, "side"))?;
+        let side = params::side(p)?;
         let otype = param(p, "type").ok_or_else(|| ApiError::mandatory("type"))?;
         let market = match otype {
             "MARKET" => true,
@@ -141,58 +139,28 @@ impl Engine {
             }
             _ => return Err(ApiError::new(-1116, "Invalid orderType.")),
         };
-        match param(p, "positionSide") {
-            None | Some("BOTH") => {}
-            Some("LONG" | "SHORT") => {
-                return Err(ApiError::new(
-                    -4061,
-                    "Order's position side does not match user's setting.",
-                ))
-            }
-            Some(_) => return Err(ApiError::invalid_param("positionSide")),
-        }
+        params::position_side(p)?;
         if param(p, "priceMatch").is_some_and(|m| m != "NONE") {
             return Err(ApiError::new(
                 -1130,
                 "priceMatch is not supported by the mock exchange.",
             ));
         }
-        let qty = Self::parse_qty(&spec, param(p, "quantity"), market)?;
-        let (price, tif) = if market {
-            (0, Tif::Gtc)
-        } else {
-            let tif = match param(p, "timeInForce") {
-                None => return Err(ApiError::mandatory("timeInForce")),
-                Some("GTC") => Tif::Gtc,
-                Some("IOC") => Tif::Ioc,
-                Some("FOK") => Tif::Fok,
-                Some("GTX") => Tif::Gtx,
-                Some("GTD") => return Err(ApiError::new(-1115, "Invalid timeInForce.")),
-                Some(_) => return Err(ApiError::new(-1115, "Invalid timeInForce.")),
-            };
-            (Self::parse_price(&spec, param(p, "price"), "price")?, tif)
-        };
-        let reduce_only = Self::parse_bool(p, "reduceOnly")?;
-        let client_id = match param(p, "newClientOrderId") {
-            Some(c) => {
-                self.check_client_id(c)?;
-                c.to_string()
-            }
-            None => self.gen_client_id(),
-        };
-        self.submit(
-            sym,
-            side,
-            market,
-            "",
-            tif,
-            price,
-            qty,
-            reduce_only,
-            false,
-            0,
-            client_id,
-        )
+        let mut n = NewOrder::plain(sym, side, market, client_id);
+        n.qty = params::qty(&spec, param(p, "quantity"), market)?;
+        if !market {
+            n.tif = params::tif(p)?.ok_or_else(|| ApiError::mandatory("timeInForce"))?;
+            n.price = params::price(&spec, param(p, "price"), "price")?;
+        }
+        n.reduce_only = params::boolean(p, "reduceOnly")?;
+        params::client_id_format(&n.client_id, "newClientOrderId")?;
+        if self.client_id_open(&n.client_id) {
+            return Err(ApiError::new(-4116, "ClientOrderId is duplicated."));
+        }
+        let idx = self.create_order(n)?;
+        let ack = self.order_json(idx, false);
+        self.execute_order(idx);
+        Ok((ack, self.order_json(idx, false)))
     }
 
     pub(super) fn est_price(&self, sym: usize, side: Side, price: i64) -> f64 {
@@ -207,74 +175,63 @@ impl Engine {
         }
     }
 
-    /// Validates and runs an order of either origin (REST or a triggered algo order).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn submit(
-        &mut self,
-        sym: usize,
-        side: Side,
-        market: bool,
-        orig_type: &'static str,
-        tif: Tif,
-        price: i64,
-        qty: i64,
-        reduce_only: bool,
-        close_position: bool,
-        stop_price: i64,
-        client_id: String,
-    ) -> Result<(Value, Value), ApiError> {
+    /// Would an order at `price` (0 = market) take liquidity now?
+    fn crosses(&self, sym: usize, side: Side, market: bool, price: i64) -> bool {
+        let (bid, ask) = self.mk[sym].best();
+        match side {
+            Side::Buy => market || ask.is_some_and(|a| price >= a.0),
+            Side::Sell => market || bid.is_some_and(|b| price <= b.0),
+        }
+    }
+
+    /// Validates an order of any origin against the filters, the position, the margin
+    /// and the book, and records it as NEW (no event yet). Returns its index.
+    pub(super) fn create_order(&mut self, n: NewOrder) -> Result<usize, ApiError> {
+        let (sym, side, market, price, qty) = (n.sym, n.side, n.market, n.price, n.qty);
         let spec = self.mk[sym].spec;
-        if self.open_count() >= MAX_NUM_ORDERS && !market {
+        if !market && self.open_count(sym) >= MAX_NUM_ORDERS {
             return Err(ApiError::new(-2025, "Reach max open order limit."));
         }
         let est = self.est_price(sym, side, price);
-        let mark = self.mk[sym].mark();
         let notional = est * spec.qty(qty);
-        if !reduce_only && notional < spec.min_notional {
+        if !n.reduce_only && notional < spec.min_notional {
             return Err(ApiError::new(
                 -4164,
                 format!("Order's notional must be no smaller than {:.1} (unless you choose reduce only).", spec.min_notional),
             ));
         }
         let pos_amt = self.pos[sym].amt;
-        if reduce_only && (pos_amt == 0 || pos_amt.signum() == side.sign()) {
+        if n.reduce_only && (pos_amt == 0 || pos_amt.signum() == side.sign()) {
             return Err(ApiError::new(-2022, "ReduceOnly Order is rejected."));
         }
-        if !market {
-            if let Some(mark) = mark {
-                let px = spec.px(price);
-                if side == Side::Buy && px > mark * PCT_UP {
-                    return Err(ApiError::new(
-                        -4016,
-                        format!(
-                            "Limit price can't be higher than {}.",
-                            spec.fmt_fpx(mark * PCT_UP, 0)
-                        ),
-                    ));
-                }
-                if side == Side::Sell && px < mark * PCT_DOWN {
-                    return Err(ApiError::new(
-                        -4024,
-                        format!(
-                            "Limit price can't be lower than {}.",
-                            spec.fmt_fpx(mark * PCT_DOWN, 0)
-                        ),
-                    ));
-                }
+        if let (false, Some(mark)) = (market, self.mk[sym].mark()) {
+            let px = spec.px(price);
+            if side == Side::Buy && px > mark * PCT_UP {
+                return Err(ApiError::new(
+                    -4016,
+                    format!(
+                        "Limit price can't be higher than {}.",
+                        spec.fmt_fpx(mark * PCT_UP, 0)
+                    ),
+                ));
+            }
+            if side == Side::Sell && px < mark * PCT_DOWN {
+                return Err(ApiError::new(
+                    -4024,
+                    format!(
+                        "Limit price can't be lower than {}.",
+                        spec.fmt_fpx(mark * PCT_DOWN, 0)
+                    ),
+                ));
             }
         }
-        let (bid, ask) = self.mk[sym].best();
-        let crosses = match side {
-            Side::Buy => market || ask.is_some_and(|a| price >= a.0),
-            Side::Sell => market || bid.is_some_and(|b| price <= b.0),
-        };
-        if !market && tif == Tif::Gtx && crosses {
+        if !market && n.tif == Tif::Gtx && self.crosses(sym, side, market, price) {
             return Err(ApiError::new(
                 -5022,
                 "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will not be recorded in the order history",
             ));
         }
-        if !market && tif == Tif::Fok && self.fillable(sym, side, price) < qty {
+        if !market && n.tif == Tif::Fok && self.fillable(sym, side, price) < qty {
             return Err(ApiError::new(
                 -5021,
                 "Due to the order could not be filled immediately, the FOK order has been rejected. The order will not be recorded in the order history",
@@ -287,7 +244,7 @@ impl Engine {
         } else {
             qty
         };
-        if !reduce_only && increase > 0 {
+        if !n.reduce_only && increase > 0 {
             let lev = self.pos[sym].leverage.max(1) as f64;
             let required = est * spec.qty(increase) / lev + est * spec.qty(qty) * self.taker_fee;
             if required > self.available() + 1e-9 {
@@ -303,31 +260,26 @@ impl Engine {
         }
         let now = now_ms();
         let id = self.alloc_order_id();
-        self.client_ids.insert(client_id.clone());
         let order = Order {
             id,
-            client_id,
+            client_id: n.client_id,
             sym,
             side,
             market,
-            orig_type: if orig_type.is_empty() {
-                if market {
-                    "MARKET"
-                } else {
-                    "LIMIT"
-                }
-            } else {
-                orig_type
-            },
-            tif,
+            order_type: n.order_type,
+            orig_type: n.orig_type,
+            tif: n.tif,
             price,
             qty,
             executed: 0,
             cum_quote: 0.0,
             status: Status::New,
-            reduce_only,
-            close_position,
-            stop_price,
+            reduce_only: n.reduce_only,
+            close_position: n.close_position,
+            stop_price: n.stop_price,
+            working_type: n.working_type,
+            price_protect: n.price_protect,
+            algo_id: n.algo_id,
             time: now,
             update_time: now,
             queue_ahead: 0,
@@ -335,15 +287,23 @@ impl Engine {
         let idx = self.orders.len();
         self.by_id.insert(id, idx);
         self.orders.push(order);
-        let ack = self.order_json(idx, false);
+        self.open.insert(idx);
+        Ok(idx)
+    }
+
+    /// Announces a created order (NEW) and runs its immediate part: takes liquidity,
+    /// expires a MARKET / IOC / FOK remainder, or leaves a limit order resting.
+    pub(super) fn execute_order(&mut self, idx: usize) {
+        let (sym, side, market, price, tif) = {
+            let o = &self.orders[idx];
+            (o.sym, o.side, o.market, o.price, o.tif)
+        };
         self.emit_order(idx, "NEW", None);
-        // Immediate (taker) part.
-        if crosses {
+        if self.crosses(sym, side, market, price) {
             self.take_liquidity(idx);
         }
-        let o = &self.orders[idx];
-        if o.status.is_open() {
-            if market || o.tif == Tif::Ioc || o.tif == Tif::Fok {
+        if self.orders[idx].status.is_open() {
+            if market || tif == Tif::Ioc || tif == Tif::Fok {
                 let reason = if market { "9" } else { "2" };
                 self.finish(idx, Status::Expired, reason);
             } else {
@@ -351,8 +311,6 @@ impl Engine {
                 self.orders[idx].queue_ahead = q;
             }
         }
-        let result = self.order_json(idx, false);
-        Ok((ack, result))
     }
 
     /// `DELETE /fapi/v1/order`.
@@ -372,11 +330,10 @@ impl Engine {
     pub fn cancel_all(&mut self, p: &Params) -> Result<Value, ApiError> {
         let sym = self.sym_param(p)?;
         let open: Vec<usize> = self
-            .orders
+            .open
             .iter()
-            .enumerate()
-            .filter(|(_, o)| o.sym == sym && o.status.is_open())
-            .map(|(i, _)| i)
+            .copied()
+            .filter(|&i| self.orders[i].sym == sym)
             .collect();
         for idx in open {
             self.finish(idx, Status::Canceled, "0");
@@ -384,6 +341,8 @@ impl Engine {
         Ok(json!({"code": 200, "msg": "The operation of cancel all open order is done."}))
     }
 
+    /// By `orderId`, or by `origClientOrderId` (the latest order with that id: ids may
+    /// be reused once an order is done).
     pub(super) fn find_order(&self, sym: usize, p: &Params) -> Result<Option<usize>, ApiError> {
         if let Some(id) = param(p, "orderId") {
             let id: u64 = id.parse().map_err(|_| ApiError::mandatory("orderId"))?;
@@ -433,17 +392,17 @@ impl Engine {
             None => None,
         };
         Ok(Value::Array(
-            self.orders
+            self.open
                 .iter()
-                .enumerate()
-                .filter(|(_, o)| o.status.is_open() && sym.is_none_or(|s| o.sym == s))
-                .map(|(i, _)| self.order_json(i, true))
+                .filter(|&&i| sym.is_none_or(|s| self.orders[i].sym == s))
+                .map(|&i| self.order_json(i, true))
                 .collect(),
         ))
     }
 
-    /// Every order the mock accepted (`GET /mock/orders`).
-    pub fn all_orders(&self) -> Value {
+    /// Every order the exchange accepted, as it is now, in acceptance order
+    /// (`GET /mock/orders?accepted=true`, `GET /mock/accepted`).
+    pub fn accepted_json(&self) -> Value {
         Value::Array(
             (0..self.orders.len())
                 .map(|i| self.order_json(i, true))
@@ -456,6 +415,8 @@ impl Engine {
         self.orders.clone()
     }
 
+    /// The order as REST shows it: the new-order answer (`query == false`, with
+    /// `cumQty`) or the query answer (with `time`).
     pub(super) fn order_json(&self, idx: usize, query: bool) -> Value {
         let o = &self.orders[idx];
         let spec = self.mk[o.sym].spec;
@@ -468,9 +429,9 @@ impl Engine {
             "orderId": o.id, "symbol": spec.symbol, "status": o.status.as_str(), "clientOrderId": o.client_id,
             "price": spec.fmt_px(o.price), "avgPrice": spec.fmt_fpx(avg, 3), "origQty": spec.fmt_qty(o.qty),
             "executedQty": spec.fmt_qty(o.executed), "cumQuote": format!("{:.*}", (spec.price_dp + spec.qty_dp) as usize, o.cum_quote),
-            "timeInForce": o.tif.as_str(), "type": if o.market { "MARKET" } else { "LIMIT" }, "reduceOnly": o.reduce_only,
+            "timeInForce": o.tif.as_str(), "type": o.order_type, "reduceOnly": o.reduce_only,
             "closePosition": o.close_position, "side": o.side.as_str(), "positionSide": "BOTH",
-            "stopPrice": spec.fmt_px(o.stop_price), "workingType": "CONTRACT_PRICE", "priceProtect": false,
+            "stopPrice": spec.fmt_px(o.stop_price), "workingType": o.working_type, "priceProtect": o.price_protect,
             "origType": o.orig_type, "priceMatch": "NONE", "selfTradePreventionMode": "EXPIRE_MAKER",
             "goodTillDate": 0, "updateTime": o.update_time,
         });
@@ -484,3 +445,6 @@ impl Engine {
         v
     }
 }
+
+#[cfg(test)]
+mod tests;
