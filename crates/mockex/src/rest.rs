@@ -162,9 +162,9 @@ fn route(method: &Method, path: &str, p: &Params) -> Option<Route> {
             (5, 0, Security::Signed)
         }
         ("POST", "/fapi/v1/algoOrder") => (0, 1, Security::Signed),
-        ("DELETE", "/fapi/v1/algoOrder") | ("GET", "/fapi/v1/algoOrder") => {
-            (1, 0, Security::Signed)
-        }
+        ("DELETE", "/fapi/v1/algoOrder")
+        | ("GET", "/fapi/v1/algoOrder")
+        | ("DELETE", "/fapi/v1/algoOpenOrders") => (1, 0, Security::Signed),
         ("GET", "/fapi/v1/openAlgoOrders") => (if has_sym { 1 } else { 40 }, 0, Security::Signed),
         ("POST", "/fapi/v1/listenKey")
         | ("PUT", "/fapi/v1/listenKey")
@@ -495,6 +495,7 @@ fn dispatch(
                 ("POST", "/fapi/v1/algoOrder") => e.new_algo(p),
                 ("DELETE", "/fapi/v1/algoOrder") => e.cancel_algo(p),
                 ("GET", "/fapi/v1/algoOrder") => e.query_algo(p),
+                ("DELETE", "/fapi/v1/algoOpenOrders") => e.cancel_all_algos(p),
                 ("GET", "/fapi/v1/openAlgoOrders") => e.open_algos(p),
                 _ => Err(ApiError {
                     status: 404,
@@ -627,7 +628,6 @@ fn exchange_info(sh: &Shared, now: u64) -> Value {
                     {"filterType": "MARKET_LOT_SIZE", "minQty": fmt_units(s.min_qty, s.qty_dp),
                      "maxQty": fmt_units(s.market_max_qty, s.qty_dp), "stepSize": fmt_units(s.step, s.qty_dp)},
                     {"filterType": "MAX_NUM_ORDERS", "limit": crate::engine::MAX_NUM_ORDERS},
-                    {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": crate::engine::MAX_NUM_ALGO_ORDERS},
                     {"filterType": "MIN_NOTIONAL", "notional": format!("{}", s.min_notional)},
                     {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500", "multiplierDecimal": "4"}
                 ],
@@ -664,6 +664,11 @@ fn mock_route(sh: &Arc<Shared>, method: &Method, path: &str, query: &str, body: 
             .engine
             .lock()
             .map(|e| e.accepted_json())
+            .map_err(|_| ApiError::new(-1000, "lock")),
+        ("GET", "algoOrders") => sh
+            .engine
+            .lock()
+            .map(|e| e.all_algos_json())
             .map_err(|_| ApiError::new(-1000, "lock")),
         ("GET", "positions") => sh
             .engine

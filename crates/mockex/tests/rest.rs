@@ -156,6 +156,13 @@ async fn exchange_info_filters() {
         .as_array()
         .unwrap()
         .contains(&json!("STOP_MARKET")));
+    // MAX_NUM_ORDERS stays; MAX_NUM_ALGO_ORDERS went away with Binance's 2025-12-29 change.
+    assert_eq!(f("MAX_NUM_ORDERS")["limit"], 200);
+    assert!(!btc["filters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["filterType"] == "MAX_NUM_ALGO_ORDERS"));
 }
 
 #[tokio::test]
@@ -726,6 +733,8 @@ async fn settings_endpoints() {
 async fn algo_orders() {
     let h = start(cfg()).await;
     let c = Client::new(&h);
+    let key = c.listen_key().await;
+    let mut user = ws(&h, &format!("/ws/{key}")).await;
     let r = c
         .signed(
             Method::POST,
@@ -760,6 +769,30 @@ async fn algo_orders() {
     assert_eq!(r.body["algoStatus"], "NEW");
     assert_eq!(r.body["orderType"], "STOP_MARKET");
     let algo_id = r.body["algoId"].as_u64().unwrap().to_string();
+    let ev = wait_for(&mut user, Duration::from_secs(3), |v| {
+        v["e"] == "ALGO_UPDATE"
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (ev["o"]["X"].as_str(), ev["o"]["caid"].as_str()),
+        (Some("NEW"), Some("sl-1"))
+    );
+    assert_eq!(ev["o"]["aid"].as_u64().unwrap().to_string(), algo_id);
+    let r = c
+        .signed(
+            Method::GET,
+            "/fapi/v1/algoOrder",
+            &[("clientAlgoId", "sl-1")],
+        )
+        .await;
+    assert_eq!(
+        (
+            r.body["algoStatus"].as_str(),
+            r.body["actualOrderId"].as_str()
+        ),
+        (Some("NEW"), Some(""))
+    );
     // A stop above the market for a sell would trigger at once.
     let up = format!("{:.2}", ((mark * 1.1) * 10.0).floor() / 10.0);
     let r = c
@@ -793,8 +826,57 @@ async fn algo_orders() {
         )
         .await;
     assert_eq!(r.body["msg"], "success");
+    let ev = wait_for(&mut user, Duration::from_secs(3), |v| {
+        v["e"] == "ALGO_UPDATE"
+    })
+    .await
+    .unwrap();
+    assert_eq!(ev["o"]["X"], "CANCELED");
     let r = c.signed(Method::GET, "/fapi/v1/openAlgoOrders", &[]).await;
     assert_eq!(r.body, json!([]));
+    // Cancel all resting algo orders of a symbol.
+    for t in ["0.90", "0.89"] {
+        let px = format!(
+            "{:.2}",
+            ((mark * t.parse::<f64>().unwrap()) * 10.0).floor() / 10.0
+        );
+        let r = c
+            .signed(
+                Method::POST,
+                "/fapi/v1/algoOrder",
+                &[
+                    ("algoType", "CONDITIONAL"),
+                    ("symbol", "BTCUSDT"),
+                    ("side", "SELL"),
+                    ("type", "STOP_MARKET"),
+                    ("triggerPrice", &px),
+                    ("reduceOnly", "true"),
+                    ("quantity", "0.001"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let r = c
+        .signed(
+            Method::DELETE,
+            "/fapi/v1/algoOpenOrders",
+            &[("symbol", "BTCUSDT")],
+        )
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"code":200,"msg":"The operation of cancel all open order is done."})
+    );
+    let r = c.signed(Method::GET, "/fapi/v1/openAlgoOrders", &[]).await;
+    assert_eq!(r.body, json!([]));
+    let all = c.public("/mock/algoOrders", &[]).await.body;
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    assert!(all
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["algoStatus"] == "CANCELED"));
     // Take profit one tick above the last trade: triggered by the tape, closes the position.
     let mut placed = false;
     for _ in 0..20 {
@@ -838,6 +920,53 @@ async fn algo_orders() {
     let last = orders.last().unwrap();
     assert_eq!(last.orig_type, "TAKE_PROFIT_MARKET");
     assert!(last.reduce_only && last.close_position);
+    // The stream told the whole story, TRIGGERED (with the order's id) before its fill.
+    let mut seen = Vec::new();
+    let mut order_id = String::new();
+    while let Some(v) = wait_for(&mut user, Duration::from_secs(3), |v| {
+        v["e"] == "ALGO_UPDATE" || v["e"] == "ORDER_TRADE_UPDATE"
+    })
+    .await
+    {
+        if v["e"] == "ALGO_UPDATE" {
+            let x = v["o"]["X"].as_str().unwrap().to_string();
+            if x == "TRIGGERED" {
+                order_id = v["o"]["ai"].as_str().unwrap().to_string();
+            }
+            let done = x == "FINISHED";
+            seen.push(format!("ALGO:{x}"));
+            if done {
+                break;
+            }
+        } else if v["o"]["ot"] == "TAKE_PROFIT_MARKET" {
+            assert_eq!(v["o"]["i"].as_u64().unwrap().to_string(), order_id);
+            seen.push(format!("OTU:{}", v["o"]["x"].as_str().unwrap()));
+        }
+    }
+    let tail: Vec<&str> = seen
+        .iter()
+        .map(String::as_str)
+        .skip_while(|s| *s != "ALGO:TRIGGERING")
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "ALGO:TRIGGERING",
+            "ALGO:TRIGGERED",
+            "OTU:NEW",
+            "OTU:TRADE",
+            "ALGO:FINISHED"
+        ],
+        "{seen:?}"
+    );
+    let log = h.attempts();
+    let trig = log
+        .iter()
+        .rev()
+        .find(|a| a.endpoint == shmtrader_mockex::Endpoint::AlgoTrigger)
+        .unwrap();
+    assert!(trig.accepted());
+    assert_eq!(trig.client_id, last.client_id);
 }
 
 #[tokio::test]

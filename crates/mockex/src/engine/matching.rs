@@ -172,9 +172,11 @@ impl Engine {
     }
 
     /// Bookkeeping once an order reached a final status (its events are out): it leaves
-    /// the open set, so its client id may be used again.
+    /// the open set, so its client id may be used again, and the algo order that placed
+    /// it is FINISHED.
     pub(super) fn on_order_done(&mut self, idx: usize) {
         self.open.remove(&idx);
+        self.algo_order_done(idx);
     }
 
     pub(super) fn finish(&mut self, idx: usize, status: Status, reason: &str) {

@@ -25,6 +25,7 @@ mod params;
 #[cfg(test)]
 mod testkit;
 
+pub use algo::MAX_OPEN_ALGO_ORDERS;
 pub use attempts::{Attempt, Endpoint, Outcome};
 pub use market::agg_json;
 pub use params::Params;
@@ -43,10 +44,8 @@ use account::Position;
 use algo::Algo;
 use market::Market;
 
-/// MAX_NUM_ORDERS filter (normal and algo orders together).
+/// MAX_NUM_ORDERS filter: open orders per symbol, normal and algo orders together.
 pub const MAX_NUM_ORDERS: usize = 200;
-/// MAX_NUM_ALGO_ORDERS filter.
-pub const MAX_NUM_ALGO_ORDERS: usize = 10;
 
 /// Order side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
