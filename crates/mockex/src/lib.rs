@@ -118,6 +118,12 @@ fn build(cfg: MockConfig) -> Result<(Arc<Shared>, Source)> {
             reason: "API key and secret must not be empty".into(),
         });
     }
+    if !matches!(cfg.fee_asset.as_str(), "USDT" | "BNB") {
+        return Err(MockError::Config {
+            key: "fee_asset",
+            reason: format!("`{}` is neither USDT nor BNB", cfg.fee_asset),
+        });
+    }
     let mut uni = Universe::from_names(&cfg.symbols)?;
     let (source, init) = if cfg.data.is_empty() {
         let start = rest::now_ms();

@@ -162,6 +162,7 @@ fn route(method: &Method, path: &str, p: &Params) -> Option<Route> {
             (5, 0, Security::Signed)
         }
         ("POST", "/fapi/v1/algoOrder") => (0, 1, Security::Signed),
+        ("GET", "/fapi/v1/userTrades") => (5, 0, Security::Signed),
         ("DELETE", "/fapi/v1/algoOrder")
         | ("GET", "/fapi/v1/algoOrder")
         | ("DELETE", "/fapi/v1/algoOpenOrders") => (1, 0, Security::Signed),
@@ -496,6 +497,7 @@ fn dispatch(
                 ("DELETE", "/fapi/v1/algoOrder") => e.cancel_algo(p),
                 ("GET", "/fapi/v1/algoOrder") => e.query_algo(p),
                 ("DELETE", "/fapi/v1/algoOpenOrders") => e.cancel_all_algos(p),
+                ("GET", "/fapi/v1/userTrades") => e.user_trades(p),
                 ("GET", "/fapi/v1/openAlgoOrders") => e.open_algos(p),
                 _ => Err(ApiError {
                     status: 404,

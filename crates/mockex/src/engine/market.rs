@@ -5,13 +5,18 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
 use super::params::{opt_u64, param, Params};
-use super::{now_ms, Engine};
+use super::{now_ms, Engine, Side};
 use crate::api_error::ApiError;
-use crate::book::Book;
+use crate::book::{normal, Book};
 use crate::feed::{AggTrade, FeedEvent, FeedKind, Level};
 use crate::spec::SymbolSpec;
 
+/// Levels a market order may walk when the market quotes only a best bid / ask.
+pub(super) const VIRTUAL_LEVELS: i64 = 20;
 /// Recent aggTrades kept per symbol for `/fapi/v1/aggTrades`.
 const HISTORY: usize = 200_000;
 
@@ -79,6 +84,8 @@ pub(super) struct Market {
     pub(super) data_last: u64,
     pub(super) pre_snapshot: VecDeque<FeedEvent>,
     pub(super) ticker: Option<(Level, Level)>,
+    /// Update id of the last bookTicker (seeds the levels behind a bare touch).
+    pub(super) ticker_id: u64,
     pub(super) last_price: Option<i64>,
     pub(super) hist: VecDeque<AggTrade>,
     pub(super) windows: [DepthWindow; 3],
@@ -97,6 +104,7 @@ impl Market {
             data_last: 0,
             pre_snapshot: VecDeque::new(),
             ticker: None,
+            ticker_id: 0,
             last_price: None,
             hist: VecDeque::new(),
             windows: [
@@ -116,6 +124,57 @@ impl Market {
             (None, None)
         }
     }
+    /// The liquidity a taker on `taker` side meets, best first: the opposite side of the
+    /// L2 book (1000 levels at most), or, for a market with only a best bid / ask, the
+    /// touch at its quoted size and [`VIRTUAL_LEVELS`]` - 1` levels one tick apart behind
+    /// it, sized like the synthetic book's levels (about three median trades, growing
+    /// with depth, log-normal). The sizes are drawn from `seed` and the bookTicker's
+    /// update id, so the same quote always offers the same depth.
+    pub(super) fn liquidity(&self, taker: Side, seed: u64) -> Vec<Level> {
+        if self.has_book && self.book.is_two_sided() {
+            return match taker {
+                Side::Buy => self
+                    .book
+                    .asks
+                    .iter()
+                    .take(1000)
+                    .map(|(p, q)| (*p, *q))
+                    .collect(),
+                Side::Sell => self
+                    .book
+                    .bids
+                    .iter()
+                    .rev()
+                    .take(1000)
+                    .map(|(p, q)| (*p, *q))
+                    .collect(),
+            };
+        }
+        let Some((bid, ask)) = self.ticker else {
+            return Vec::new();
+        };
+        let (touch, dir) = match taker {
+            Side::Buy => (ask, 1),
+            Side::Sell => (bid, -1),
+        };
+        let spec = &self.spec;
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            seed ^ self.ticker_id.rotate_left(17) ^ ((dir + 2) as u64) << 60,
+        );
+        let unit = spec.median_qty * 10f64.powi(spec.qty_dp as i32) * 3.0;
+        let mut out = vec![(touch.0, touch.1.max(spec.step))];
+        for d in 1..VIRTUAL_LEVELS {
+            let px = touch.0 + dir * d * spec.tick;
+            if px <= 0 {
+                break;
+            }
+            let q = unit * (1.0 + d as f64 * 0.15) * (0.9 * normal(&mut rng)).exp();
+            let units = ((q / spec.step as f64).round() as i64).max(1) * spec.step;
+            out.push((px, units));
+        }
+        out
+    }
+
     /// Mark price: mid of the touch, else last trade.
     pub(super) fn mark(&self) -> Option<f64> {
         match self.best() {
@@ -312,6 +371,7 @@ impl Engine {
             } => {
                 let m = &mut self.mk[sym];
                 m.ticker = Some((bid, ask));
+                m.ticker_id = update_id;
                 let spec = m.spec;
                 let e = ev.time;
                 self.out.market(&format!("{}@bookTicker", m.ssym), || {

@@ -3,15 +3,19 @@
 
 use serde_json::json;
 
+use super::trades::Trade;
 use super::{f8, now_ms, Engine, Side, Status};
-use crate::feed::{AggTrade, Level};
+use crate::feed::AggTrade;
 use crate::spec::SymbolSpec;
 
+/// One fill as its ORDER_TRADE_UPDATE reports it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Fill {
     pub(super) qty: i64,
     pub(super) px: i64,
+    /// Commission in `fee_asset`.
     pub(super) fee: f64,
+    pub(super) fee_asset: &'static str,
     pub(super) realized: f64,
     pub(super) maker: bool,
     pub(super) trade_id: u64,
@@ -20,19 +24,15 @@ pub(super) struct Fill {
 impl Engine {
     /// Quantity available at `price` or better on the opposite side.
     pub(super) fn fillable(&self, sym: usize, side: Side, price: i64) -> i64 {
-        let m = &self.mk[sym];
-        if m.has_book && m.book.is_two_sided() {
-            match side {
-                Side::Buy => m.book.asks.range(..=price).map(|(_, q)| *q).sum(),
-                Side::Sell => m.book.bids.range(price..).map(|(_, q)| *q).sum(),
-            }
-        } else {
-            match (side, m.best()) {
-                (Side::Buy, (_, Some(a))) if a.0 <= price => i64::MAX,
-                (Side::Sell, (Some(b), _)) if b.0 >= price => i64::MAX,
-                _ => 0,
-            }
-        }
+        self.mk[sym]
+            .liquidity(side, self.seed)
+            .into_iter()
+            .take_while(|(px, _)| match side {
+                Side::Buy => *px <= price,
+                Side::Sell => *px >= price,
+            })
+            .map(|(_, q)| q)
+            .sum()
     }
 
     pub(super) fn slipped(&self, spec: &SymbolSpec, side: Side, px: i64) -> i64 {
@@ -43,27 +43,13 @@ impl Engine {
         spec.px_units(spec.px(px) * f)
     }
 
-    /// Walks the opposite side of the book (up to the limit price for limit orders).
-    /// The mock's own fills do not consume the recorded/synthetic book.
+    /// Walks the opposite side of the book (up to the limit price for limit orders), one
+    /// fill (one TRADE event, one trade id) per level. The mock's own fills do not
+    /// consume the recorded / synthetic book.
     pub(super) fn take_liquidity(&mut self, idx: usize) {
         let o = self.orders[idx].clone();
-        let m = &self.mk[o.sym];
-        let spec = m.spec;
-        let mut levels: Vec<Level> = Vec::new();
-        if m.has_book && m.book.is_two_sided() {
-            match o.side {
-                Side::Buy => levels.extend(m.book.asks.iter().take(1000).map(|(p, q)| (*p, *q))),
-                Side::Sell => {
-                    levels.extend(m.book.bids.iter().rev().take(1000).map(|(p, q)| (*p, *q)))
-                }
-            }
-        } else {
-            match (o.side, m.best()) {
-                (Side::Buy, (_, Some(a))) => levels.push((a.0, i64::MAX)),
-                (Side::Sell, (Some(b), _)) => levels.push((b.0, i64::MAX)),
-                _ => {}
-            }
-        }
+        let spec = self.mk[o.sym].spec;
+        let levels = self.mk[o.sym].liquidity(o.side, self.seed);
         let mut remaining = o.qty - o.executed;
         for (px, avail) in levels {
             if remaining <= 0 || !self.orders[idx].status.is_open() {
@@ -142,6 +128,21 @@ impl Engine {
         self.wallet += realized - fee;
         self.next_trade_id += 1;
         let trade_id = self.next_trade_id;
+        let (commission, fee_asset) = self.commission(fee);
+        let order_id = self.orders[idx].id;
+        self.record_trade(Trade {
+            id: trade_id,
+            order_id,
+            sym,
+            side,
+            price: px,
+            qty,
+            commission,
+            commission_asset: fee_asset,
+            realized,
+            maker,
+            time: now,
+        });
         let o = &mut self.orders[idx];
         o.executed += qty;
         o.cum_quote += notional;
@@ -158,7 +159,8 @@ impl Engine {
             Some(Fill {
                 qty,
                 px,
-                fee,
+                fee: commission,
+                fee_asset,
                 realized,
                 maker,
                 trade_id,
@@ -260,7 +262,7 @@ impl Engine {
         if let (Some(f), Some(obj)) = (fill, body.as_object_mut()) {
             obj.insert("l".into(), json!(spec.fmt_qty(f.qty)));
             obj.insert("L".into(), json!(spec.fmt_px(f.px)));
-            obj.insert("N".into(), json!("USDT"));
+            obj.insert("N".into(), json!(f.fee_asset));
             obj.insert("n".into(), json!(f8(f.fee)));
             obj.insert("t".into(), json!(f.trade_id));
             obj.insert("m".into(), json!(f.maker));

@@ -24,6 +24,7 @@ mod orders;
 mod params;
 #[cfg(test)]
 mod testkit;
+mod trades;
 
 pub use algo::MAX_OPEN_ALGO_ORDERS;
 pub use attempts::{Attempt, Endpoint, Outcome};
@@ -43,6 +44,7 @@ use crate::spec::{fmt_units, SymbolSpec};
 use account::Position;
 use algo::Algo;
 use market::Market;
+use trades::Trade;
 
 /// MAX_NUM_ORDERS filter: open orders per symbol, normal and algo orders together.
 pub const MAX_NUM_ORDERS: usize = 200;
@@ -185,6 +187,7 @@ pub struct Engine {
     /// Indices of the orders still open (NEW / PARTIALLY_FILLED), ascending.
     open: BTreeSet<usize>,
     attempts: Vec<Attempt>,
+    trades: Vec<Trade>,
     algos: Vec<Algo>,
     next_order_id: u64,
     next_algo_id: u64,
@@ -196,6 +199,9 @@ pub struct Engine {
     maker_fee: f64,
     slippage_bps: f64,
     dual_side: bool,
+    /// Commissions are reported in BNB (`MockConfig::fee_asset`).
+    fee_bnb: bool,
+    seed: u64,
     rng: ChaCha8Rng,
     out: Outbox,
     /// Replay has delivered its last event.
@@ -232,6 +238,7 @@ impl Engine {
             by_id: HashMap::new(),
             open: BTreeSet::new(),
             attempts: Vec::new(),
+            trades: Vec::new(),
             algos: Vec::new(),
             // Beyond 2^53 on purpose: clients must parse order ids as integers.
             next_order_id: 8_389_765_500_000_000_000,
@@ -244,6 +251,8 @@ impl Engine {
             maker_fee: cfg.maker_fee,
             slippage_bps: cfg.slippage_bps,
             dual_side: false,
+            fee_bnb: cfg.fee_asset == "BNB",
+            seed: cfg.seed,
             rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x0dde_c0de),
             out,
             replay_done: false,
