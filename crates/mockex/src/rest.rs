@@ -569,7 +569,15 @@ fn listen_key(
         .lock()
         .map_err(|_| ApiError::new(-1000, "internal lock poisoned"))?;
     let now = tokio::time::Instant::now();
-    keys.retain(|_, exp| *exp > now);
+    if keys.values().any(|exp| *exp <= now) {
+        // Lapsed keys are forgotten with their `listenKeyExpired` notice, never silently.
+        drop(keys);
+        crate::expire_due(sh);
+        keys = sh
+            .listen_keys
+            .lock()
+            .map_err(|_| ApiError::new(-1000, "internal lock poisoned"))?;
+    }
     match method.as_str() {
         "POST" => {
             if let Some((k, exp)) = keys.iter_mut().next() {
@@ -686,12 +694,19 @@ fn mock_route(sh: &Arc<Shared>, method: &Method, path: &str, query: &str, body: 
             })
             .map_err(|_| ApiError::new(-1000, "lock")),
         ("POST", "fault") => match serde_json::from_str::<Fault>(body) {
-            Ok(f) => {
-                crate::inject(sh, f);
-                Ok(json!({"ok": true}))
-            }
+            Ok(f) => crate::inject(sh, f).map(|()| json!({"ok": true})),
             Err(e) => Err(ApiError::new(-1102, format!("bad fault body: {e}"))),
         },
+        ("POST", "liquidate") => serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("symbol").and_then(Value::as_str).map(str::to_string))
+            .ok_or_else(|| ApiError::mandatory("symbol"))
+            .and_then(|symbol| {
+                sh.engine
+                    .lock()
+                    .map_err(|_| ApiError::new(-1000, "lock"))?
+                    .liquidate(&symbol)
+            }),
         _ => Err(ApiError {
             status: 404,
             code: -5000,

@@ -1,11 +1,16 @@
-//! The account: positions, margin, wallet, leverage and margin settings, and the
-//! account, balance and positionRisk views.
+//! The account: positions, margin, wallet, leverage and margin settings, funding and
+//! liquidation (test hooks), and the account, balance and positionRisk views.
 
 use serde_json::{json, Value};
 
+use super::attempts::{Attempt, Endpoint, Outcome};
 use super::params::{param, Params};
-use super::{f8, now_ms, Engine, Order, Side};
+use super::{f8, now_ms, Engine, Order, Side, Status, Tif};
 use crate::api_error::ApiError;
+
+/// The liquidation clearance fee (exchangeInfo `liquidationFee`), charged as the
+/// commission of a liquidation fill.
+pub(super) const LIQUIDATION_FEE: f64 = 0.0125;
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Position {
@@ -55,10 +60,9 @@ impl Engine {
     }
 
     pub(super) fn open_orders_im(&self) -> f64 {
-        self.orders
+        self.open
             .iter()
-            .filter(|o| o.status.is_open())
-            .map(|o| self.order_im(o))
+            .map(|&i| self.order_im(&self.orders[i]))
             .sum()
     }
 
@@ -387,4 +391,117 @@ impl Engine {
     pub fn wallet(&self) -> f64 {
         self.wallet
     }
+
+    // ------------------------------------------------------------------ test hooks
+
+    /// Settles funding at `rate` now on every open position, at the mark price: the
+    /// wallet pays `rate × notional` for a long (receives it for a short, and the other
+    /// way round for a negative rate). One ACCOUNT_UPDATE `m:"FUNDING_FEE"` per
+    /// position: the balance only for a cross position, the balance and the position for
+    /// an isolated one, as Binance sends them. Returns the payments.
+    pub fn settle_funding(&mut self, rate: f64) -> Value {
+        let now = now_ms();
+        let mut paid = Vec::new();
+        for sym in 0..self.mk.len() {
+            let amt = self.pos[sym].amt;
+            if amt == 0 {
+                continue;
+            }
+            let spec = self.mk[sym].spec;
+            let payment = -rate * spec.qty(amt) * self.mark_or_last(sym);
+            self.wallet += payment;
+            self.pos[sym].update_time = now;
+            let mut a = json!({"m": "FUNDING_FEE",
+                "B": [{"a": "USDT", "wb": f8(self.wallet), "cw": f8(self.wallet), "bc": f8(payment)}]});
+            if self.pos[sym].isolated {
+                if let Some(o) = a.as_object_mut() {
+                    o.insert("P".into(), json!([self.position_update_json(sym)]));
+                }
+            }
+            let ev = json!({"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": a});
+            self.out.user("ACCOUNT_UPDATE", ev.to_string());
+            paid.push(json!({"symbol": spec.symbol, "rate": rate, "payment": f8(payment)}));
+        }
+        Value::Array(paid)
+    }
+
+    /// Closes the whole position on `symbol` at the current (mark) price with a
+    /// LIQUIDATION order whose client id starts `autoclose-`, as Binance's liquidation
+    /// engine does: ORDER_TRADE_UPDATE (`x:"TRADE"`, `X:"FILLED"`, `o`/`ot`
+    /// `LIQUIDATION`) and ACCOUNT_UPDATE, the clearance fee as commission. Resting
+    /// orders and algo orders stay (a reduce-only stop that triggers later EXPIRES).
+    pub fn liquidate(&mut self, symbol: &str) -> Result<Value, ApiError> {
+        let sym = self
+            .sym_index(symbol)
+            .ok_or_else(ApiError::invalid_symbol)?;
+        let amt = self.pos[sym].amt;
+        if amt == 0 {
+            return Err(ApiError::new(
+                -1000,
+                format!("No position on {symbol} to liquidate."),
+            ));
+        }
+        let m = &self.mk[sym];
+        let spec = m.spec;
+        let price = m
+            .mark()
+            .map(|x| spec.px_units(x))
+            .or(m.last_price)
+            .filter(|p| *p > 0)
+            .ok_or_else(|| ApiError::new(-1000, format!("No price for {symbol} yet.")))?;
+        let side = if amt > 0 { Side::Sell } else { Side::Buy };
+        let now = now_ms();
+        let id = self.alloc_order_id();
+        let mut client_id = format!("autoclose-{now}");
+        if self.orders.iter().any(|o| o.client_id == client_id) {
+            client_id = format!("autoclose-{now}-{}", self.orders.len());
+        }
+        let idx = self.orders.len();
+        self.orders.push(Order {
+            id,
+            client_id: client_id.clone(),
+            sym,
+            side,
+            market: true,
+            order_type: "LIQUIDATION",
+            orig_type: "LIQUIDATION",
+            tif: Tif::Ioc,
+            price,
+            qty: amt.abs(),
+            executed: 0,
+            cum_quote: 0.0,
+            status: Status::New,
+            reduce_only: true,
+            close_position: false,
+            stop_price: 0,
+            working_type: "CONTRACT_PRICE",
+            price_protect: false,
+            algo_id: None,
+            time: now,
+            update_time: now,
+            queue_ahead: 0,
+        });
+        self.by_id.insert(id, idx);
+        self.open.insert(idx);
+        self.log_attempt(Attempt {
+            time: now,
+            endpoint: Endpoint::Liquidation,
+            client_id,
+            symbol: Some(spec.symbol.to_string()),
+            side: Some(side.as_str().to_string()),
+            order_type: Some("LIQUIDATION".into()),
+            quantity: Some(spec.fmt_qty(amt.abs())),
+            price: Some(spec.fmt_px(price)),
+            trigger_price: None,
+            reduce_only: true,
+            close_position: false,
+            algo_id: None,
+            outcome: Outcome::Accepted(id),
+        });
+        self.fill(idx, amt.abs(), price, false);
+        Ok(self.order_json(idx, false))
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::account::LIQUIDATION_FEE;
 use super::trades::Trade;
 use super::{f8, now_ms, Engine, Side, Status};
 use crate::feed::AggTrade;
@@ -99,12 +100,14 @@ impl Engine {
         let price = spec.px(px);
         let qf = spec.qty(qty);
         let notional = price * qf;
-        let fee = notional
-            * if maker {
-                self.maker_fee
-            } else {
-                self.taker_fee
-            };
+        let rate = if self.orders[idx].order_type == "LIQUIDATION" {
+            LIQUIDATION_FEE
+        } else if maker {
+            self.maker_fee
+        } else {
+            self.taker_fee
+        };
+        let fee = notional * rate;
         let signed = side.sign() * qty;
         let pos = &mut self.pos[sym];
         let mut realized = 0.0;
