@@ -299,9 +299,17 @@ impl Engine {
             })
             .collect();
         if let Some(o) = v.as_object_mut() {
-            if !v3 {
+            if v3 {
+                // Single-asset mode: v3 asset rows carry no `marginAvailable`.
+                if let Some(Value::Array(assets)) = o.get_mut("assets") {
+                    for a in assets.iter_mut().filter_map(Value::as_object_mut) {
+                        a.remove("marginAvailable");
+                    }
+                }
+            } else {
                 for (k, val) in [
                     ("feeTier", json!(0)),
+                    ("feeBurn", json!(false)),
                     ("canTrade", json!(true)),
                     ("canDeposit", json!(true)),
                     ("canWithdraw", json!(true)),
