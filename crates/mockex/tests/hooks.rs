@@ -34,13 +34,6 @@ async fn buy(c: &Client, sym: &str, qty: &str) {
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
 
-async fn last_price(c: &Client, sym: &str) -> f64 {
-    let r = c
-        .public("/fapi/v1/aggTrades", &[("symbol", sym), ("limit", "1")])
-        .await;
-    r.body[0]["p"].as_str().unwrap().parse().unwrap()
-}
-
 #[tokio::test]
 async fn move_price_triggers_resting_stops_of_both_working_types() {
     let h = start(cfg()).await;
@@ -54,8 +47,8 @@ async fn move_price_triggers_resting_stops_of_both_working_types() {
         ("BTCUSDT", "CONTRACT_PRICE", "sl-btc"),
         ("ETHUSDT", "MARK_PRICE", "sl-eth"),
     ] {
-        let last = last_price(&c, sym).await;
-        let trigger = format!("{:.2}", (last * 0.99 * 10.0).floor() / 10.0);
+        let mark = c.mark(sym).await;
+        let trigger = format!("{:.2}", (mark * 0.99 * 10.0).floor() / 10.0);
         let r = c
             .signed(
                 Method::POST,

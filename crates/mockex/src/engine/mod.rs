@@ -6,14 +6,20 @@
 //! every stream sees events in the order they happened.
 //!
 //! The state is one [`Engine`]; its methods are cut along the exchange's seams:
-//! - `market`: the feed (books, tapes, depth windows, mark prices) and the public REST
-//!   views of it;
+//! - `market`: the feed (books, tapes, depth windows, mark prices, the depth behind a
+//!   bare touch) and the public REST views of it;
+//! - `params`: request parameters and their exact Binance refusals;
 //! - `orders`: validation, new / cancel / query of normal orders and their views;
+//! - `attempts`: the log of every order attempt, accepted or refused;
 //! - `matching`: taking liquidity, resting orders filled by the tape, fills and their
 //!   user-stream events;
-//! - `account`: positions, margin, wallet, leverage and margin settings, and the
-//!   account / balance / positionRisk views;
-//! - `algo`: conditional orders, their triggers and views.
+//! - `trades`: the account's own fills (`userTrades`) and the commission asset;
+//! - `account`: positions, margin, wallet, leverage and margin settings, funding and
+//!   liquidation, and the account / balance / positionRisk views;
+//! - `algo`: conditional orders, their triggers, ALGO_UPDATE and views.
+//!
+//! Each module keeps its unit tests in `<module>/tests.rs`, on the scaffolding of
+//! `testkit`.
 
 mod account;
 mod algo;
