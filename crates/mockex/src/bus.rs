@@ -25,6 +25,9 @@ pub struct UserMsg {
     pub payload: Arc<str>,
     /// Only for connections on this listenKey (expiry notices); `None` = every live key.
     pub only_key: Option<Arc<str>>,
+    /// After this message the connection stops serving `only_key` (and closes if that
+    /// was all it served): the key expired.
+    pub close_key: bool,
 }
 
 /// How many connections want each stream, so the engine only serialises what someone
@@ -93,6 +96,7 @@ impl Outbox {
             event,
             payload: Arc::from(payload),
             only_key: None,
+            close_key: false,
         });
     }
 }

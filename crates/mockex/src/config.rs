@@ -107,6 +107,12 @@ pub struct MockConfig {
     pub replay_wait_for_client: bool,
     /// Leverage every symbol starts with.
     pub default_leverage: u32,
+    /// Asset commissions are reported in: `"USDT"` (default) or `"BNB"` (Binance's BNB
+    /// fee discount switched on). With BNB, ORDER_TRADE_UPDATE `n` / userTrades
+    /// `commission` are the USDT fee divided by the BNB price (the BNBUSDT market when
+    /// listed, else the catalog's synthetic BNB price) and `N` / `commissionAsset` say
+    /// `BNB`; the USDT wallet is still what is debited.
+    pub fee_asset: String,
 }
 
 impl Default for MockConfig {
@@ -134,6 +140,7 @@ impl Default for MockConfig {
             order_limit_10s: 300,
             replay_wait_for_client: true,
             default_leverage: 20,
+            fee_asset: "USDT".into(),
         }
     }
 }

@@ -32,8 +32,26 @@ pub enum Fault {
         /// How many.
         count: u64,
     },
-    /// Expire every listenKey now (sends `listenKeyExpired`).
+    /// Expire every listenKey now (sends `listenKeyExpired`, closes the key's
+    /// connections).
     ExpireListenKeys,
+    /// Shift the synthetic market's price level of `symbol` by `pct` percent from now on
+    /// (book, trades and mark alike), so a resting stop can be made to trigger:
+    /// `{"kind":"move_price","symbol":"BTCUSDT","pct":-2.0}`. Refused in replay mode.
+    MovePrice {
+        /// `BTCUSDT`.
+        symbol: String,
+        /// Percent, e.g. `-2.0`.
+        pct: f64,
+    },
+    /// Settle funding now at `rate` on every open position, at the mark price: longs pay
+    /// `rate × notional` when it is positive, shorts receive it. Each position's payment
+    /// is an ACCOUNT_UPDATE with `m:"FUNDING_FEE"` (balance only for a cross position,
+    /// as Binance sends it): `{"kind":"funding","rate":0.0001}`.
+    Funding {
+        /// Funding rate, e.g. `0.0001`.
+        rate: f64,
+    },
     /// Clear every pending fault.
     Clear,
 }

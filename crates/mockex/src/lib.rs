@@ -6,7 +6,67 @@
 //! replay of recorded data (`MockConfig::data`) or a seeded synthetic market; orders fill
 //! against that tape and book, with fees, positions and margin checks.
 //!
-//! Test hooks live on [`MockHandle`] and under `/mock/` (orders, positions, faults).
+//! # Test hooks
+//!
+//! Under `/mock/` (no key, no signature) and on [`MockHandle`]:
+//!
+//! - `GET /mock/orders` ([`MockHandle::attempts_json`]): the **attempt log**, every
+//!   order attempt the exchange judged, accepted or refused, in attempt order: each
+//!   `POST /fapi/v1/order`, each item of `POST /fapi/v1/batchOrders`, each
+//!   `POST /fapi/v1/algoOrder`, and the orders the exchange generates itself (the order
+//!   a triggered algo order places, a liquidation). One entry:
+//!   ```json
+//!   {"time":1784621536001,"endpoint":"POST /fapi/v1/order","accepted":true,
+//!    "clientOrderId":"x-1","symbol":"BTCUSDT","side":"BUY","type":"MARKET",
+//!    "quantity":"0.002","price":null,"reduceOnly":false,"closePosition":false,
+//!    "orderId":8389765500000000007}
+//!   ```
+//!   A refused attempt has `"accepted":false` and `"code"`/`"msg"` (Binance's) instead
+//!   of `"orderId"`. `endpoint` is `POST /fapi/v1/order`, `POST /fapi/v1/batchOrders`,
+//!   `POST /fapi/v1/algoOrder`, `ALGO_TRIGGER` or `LIQUIDATION`. An algo attempt also
+//!   has `"clientAlgoId"` (equal to `clientOrderId`), `"triggerPrice"` and, accepted,
+//!   `"algoId"`; an `ALGO_TRIGGER` attempt names its algo order in `"algoId"`. Text
+//!   fields are as sent (`null` when not sent); a request without a client id is logged
+//!   under the id the exchange generated. Requests refused before the matching engine
+//!   (rate limit, signature, timestamp) are not attempts and are not logged.
+//!
+//!   **A client order id can appear more than once**: a refused attempt (e.g. -4116, or
+//!   -2019 then a retry) and, as on Binance, a new order reusing the id of an order that
+//!   is already filled, cancelled or expired. A test that asserts "no duplicate send"
+//!   should look at `accepted` entries (or at `GET /mock/accepted`) and decide whether a
+//!   reuse after completion is a fault for it.
+//! - `GET /mock/accepted`, also `GET /mock/orders?accepted=true`
+//!   ([`MockHandle::accepted_json`], [`MockHandle::orders_json`],
+//!   [`MockHandle::orders`]): every accepted order as it is now (the `GET
+//!   /fapi/v1/order` shape), in acceptance order: the shape `GET /mock/orders` had
+//!   before the attempt log.
+//! - `GET /mock/algoOrders`: every algo order ever placed, in the
+//!   `GET /fapi/v1/algoOrder` shape (with `algoStatus`, `actualOrderId`).
+//! - `POST /mock/liquidate` `{"symbol":"BTCUSDT"}` ([`MockHandle::liquidate`]): closes
+//!   the whole position at the current (mark) price like Binance's liquidation engine:
+//!   an order with client id `autoclose-<ms>`, `o`/`ot` `LIQUIDATION`, one
+//!   ORDER_TRADE_UPDATE `x:"TRADE"`, `X:"FILLED"` (no NEW) with the clearance fee
+//!   (1.25 %) as commission, then ACCOUNT_UPDATE `m:"ORDER"`. Answers the order (REST
+//!   order shape); -1000 when there is no position, -1121 for an unknown symbol. Resting
+//!   orders and algo orders stay: a reduce-only / closePosition stop that triggers later
+//!   EXPIRES (ALGO_UPDATE with `rm`).
+//! - `POST /mock/fault` (see [`Fault`]), among them:
+//!   - `{"kind":"move_price","symbol":"BTCUSDT","pct":-2.0}` ([`MockHandle::move_price`]):
+//!     shifts the synthetic market's price level by `pct` % from now on — the book is
+//!     re-centred at once, trades and marks follow — so a resting stop triggers
+//!     deterministically (CONTRACT_PRICE on the next trade, MARK_PRICE at the next whole
+//!     second of data time). Replay mode answers -1000.
+//!   - `{"kind":"funding","rate":0.0001}` ([`MockHandle::settle_funding`]): settles
+//!     funding now on every open position at the mark price, one ACCOUNT_UPDATE
+//!     `m:"FUNDING_FEE"` each (balance only for cross margin).
+//!   - `{"kind":"expire_listen_keys"}`: every listenKey lapses now.
+//! - `GET /mock/positions`, `GET /mock/status`.
+//!
+//! # listenKeys
+//!
+//! A key lives [`MockConfig::listen_key_ttl`] after its last `POST` / `PUT`. When it
+//! lapses its connections get `{"e":"listenKeyExpired","E":..,"listenKey":..}` and are
+//! closed; a keepalive `PUT` then answers -1125 and a `POST` creates a new key.
 
 pub mod api_error;
 pub mod book;
@@ -34,11 +94,12 @@ use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
 pub use config::{MockConfig, Speed};
-pub use engine::Order;
+pub use engine::{Attempt, Endpoint, Order, Outcome};
 pub use error::{MockError, Result};
 pub use faults::Fault;
 pub use feed::{aggregate_trades, AggTrade, RawTrade};
 
+use api_error::ApiError;
 use bus::{Outbox, Subs, UserMsg};
 use engine::Engine;
 use faults::RestFaults;
@@ -68,6 +129,12 @@ pub(crate) struct Shared {
     pub listen_keys: Mutex<HashMap<String, Instant>>,
     /// A market-stream client arrived (starts a waiting replay).
     pub market_client: Notify,
+    /// The market is the synthetic one (price moves can be injected).
+    pub synthetic: bool,
+    /// Price moves injected by tests, (symbol index, percent), for the feed to apply.
+    pub moves: Mutex<Vec<(usize, f64)>>,
+    /// Wakes the feed when a move is injected.
+    pub feed_wake: Notify,
     /// Server stopping.
     pub stop: watch::Sender<bool>,
 }
@@ -82,6 +149,12 @@ fn build(cfg: MockConfig) -> Result<(Arc<Shared>, Source)> {
         return Err(MockError::Config {
             key: "api_key",
             reason: "API key and secret must not be empty".into(),
+        });
+    }
+    if !matches!(cfg.fee_asset.as_str(), "USDT" | "BNB") {
+        return Err(MockError::Config {
+            key: "fee_asset",
+            reason: format!("`{}` is neither USDT nor BNB", cfg.fee_asset),
         });
     }
     let mut uni = Universe::from_names(&cfg.symbols)?;
@@ -119,6 +192,9 @@ fn build(cfg: MockConfig) -> Result<(Arc<Shared>, Source)> {
         key_closed: watch::channel(0).0,
         listen_keys: Mutex::new(HashMap::new()),
         market_client: Notify::new(),
+        synthetic: matches!(source, Source::Synth(_)),
+        moves: Mutex::new(Vec::new()),
+        feed_wake: Notify::new(),
         stop: watch::channel(false).0,
         cfg,
     };
@@ -241,9 +317,38 @@ impl MockHandle {
             let _ = tx.send(());
         }
     }
-    /// Injects a fault.
+    /// Injects a fault; one that cannot apply (see [`MockHandle::try_inject`]) is
+    /// logged and ignored.
     pub fn inject(&self, f: Fault) {
-        inject(&self.shared, f);
+        if let Err(e) = inject(&self.shared, f) {
+            tracing::warn!(code = e.code, "fault refused: {}", e.msg);
+        }
+    }
+    /// Injects a fault, or says why it cannot apply (a price move in replay mode: -1000;
+    /// an unknown symbol: -1121).
+    pub fn try_inject(&self, f: Fault) -> std::result::Result<(), ApiError> {
+        inject(&self.shared, f)
+    }
+    /// Shifts the synthetic market's price level of `symbol` by `pct` percent
+    /// ([`Fault::MovePrice`]).
+    pub fn move_price(&self, symbol: &str, pct: f64) -> std::result::Result<(), ApiError> {
+        self.try_inject(Fault::MovePrice {
+            symbol: symbol.to_string(),
+            pct,
+        })
+    }
+    /// Settles funding now at `rate` on every open position ([`Fault::Funding`]).
+    pub fn settle_funding(&self, rate: f64) -> std::result::Result<(), ApiError> {
+        self.try_inject(Fault::Funding { rate })
+    }
+    /// Liquidates the whole position on `symbol` at the current price, as Binance's
+    /// liquidation engine does (`POST /mock/liquidate`); returns the liquidation order.
+    pub fn liquidate(&self, symbol: &str) -> std::result::Result<Value, ApiError> {
+        self.shared
+            .engine
+            .lock()
+            .map_err(|_| ApiError::new(-1000, "internal lock poisoned"))?
+            .liquidate(symbol)
     }
     /// Closes every websocket connection.
     pub fn drop_connections(&self) {
@@ -267,7 +372,8 @@ impl MockHandle {
     pub fn drop_agg_trades(&self, count: u64) {
         self.inject(Fault::DropAggTrades { count });
     }
-    /// Every order the mock accepted, in acceptance order.
+    /// Every order the mock accepted (REST, triggered algo orders, liquidations), as it
+    /// is now, in acceptance order.
     pub fn orders(&self) -> Vec<Order> {
         self.shared
             .engine
@@ -275,12 +381,34 @@ impl MockHandle {
             .map(|e| e.orders())
             .unwrap_or_default()
     }
-    /// `GET /mock/orders` as JSON.
+    /// The accepted orders as JSON (`GET /mock/accepted`, also
+    /// `GET /mock/orders?accepted=true`): the shape `GET /mock/orders` had before it
+    /// became the attempt log. Kept under this name for existing callers.
     pub fn orders_json(&self) -> Value {
+        self.accepted_json()
+    }
+    /// `GET /mock/accepted`: every accepted order as it is now.
+    pub fn accepted_json(&self) -> Value {
         self.shared
             .engine
             .lock()
-            .map(|e| e.all_orders())
+            .map(|e| e.accepted_json())
+            .unwrap_or(Value::Null)
+    }
+    /// The attempt log: every order attempt, accepted or refused, in attempt order.
+    pub fn attempts(&self) -> Vec<Attempt> {
+        self.shared
+            .engine
+            .lock()
+            .map(|e| e.attempts().to_vec())
+            .unwrap_or_default()
+    }
+    /// `GET /mock/orders`: the attempt log as JSON.
+    pub fn attempts_json(&self) -> Value {
+        self.shared
+            .engine
+            .lock()
+            .map(|e| e.attempts_json())
             .unwrap_or(Value::Null)
     }
     /// `GET /mock/positions` as JSON.
@@ -319,7 +447,9 @@ impl Drop for MockHandle {
     }
 }
 
-pub(crate) fn inject(sh: &Shared, f: Fault) {
+/// Applies a fault; refuses one that cannot apply (a price move in replay mode, an
+/// unknown symbol) with a Binance-style error.
+pub(crate) fn inject(sh: &Shared, f: Fault) -> std::result::Result<(), ApiError> {
     tracing::info!(fault = ?f, "fault injected");
     match f {
         Fault::DropConnections => {
@@ -362,6 +492,37 @@ pub(crate) fn inject(sh: &Shared, f: Fault) {
                     *exp = past;
                 }
             }
+            expire_due(sh);
+        }
+        Fault::MovePrice { symbol, pct } => {
+            if !sh.synthetic {
+                return Err(ApiError::new(
+                    -1000,
+                    "move_price needs the synthetic market; this mock replays recorded data.",
+                ));
+            }
+            let sym = sh
+                .specs
+                .iter()
+                .position(|s| s.symbol.eq_ignore_ascii_case(&symbol))
+                .ok_or_else(ApiError::invalid_symbol)?;
+            if !(pct.is_finite() && pct > -100.0) {
+                return Err(ApiError::invalid_param("pct"));
+            }
+            sh.moves
+                .lock()
+                .map_err(|_| ApiError::new(-1000, "internal lock poisoned"))?
+                .push((sym, pct));
+            sh.feed_wake.notify_one();
+        }
+        Fault::Funding { rate } => {
+            if !rate.is_finite() {
+                return Err(ApiError::invalid_param("rate"));
+            }
+            sh.engine
+                .lock()
+                .map_err(|_| ApiError::new(-1000, "internal lock poisoned"))?
+                .settle_funding(rate);
         }
         Fault::Clear => {
             if let Ok(mut rf) = sh.rest_faults.lock() {
@@ -372,45 +533,58 @@ pub(crate) fn inject(sh: &Shared, f: Fault) {
             }
         }
     }
+    Ok(())
 }
 
-/// Sends `listenKeyExpired` for lapsed keys and forgets them.
+/// Checks the listenKeys' lifetimes (`MockConfig::listen_key_ttl`) a few times per TTL.
 async fn expire_keys(sh: Arc<Shared>) {
     let period =
         (sh.cfg.listen_key_ttl / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
     let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
-        let now = Instant::now();
-        let expired: Vec<String> = match sh.listen_keys.lock() {
-            Ok(mut keys) => {
-                let gone: Vec<String> = keys
-                    .iter()
-                    .filter(|(_, e)| **e <= now)
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for k in &gone {
-                    keys.remove(k);
-                }
-                gone
+        expire_due(&sh);
+    }
+}
+
+/// Forgets the lapsed listenKeys and sends each one's `listenKeyExpired` on its own
+/// connections, which then close (a connection that also reads market streams or
+/// another live key stays open). A keepalive for a forgotten key answers -1125; a new
+/// `POST` creates a new key.
+pub(crate) fn expire_due(sh: &Shared) {
+    let now = Instant::now();
+    let expired: Vec<String> = match sh.listen_keys.lock() {
+        Ok(mut keys) => {
+            let gone: Vec<String> = keys
+                .iter()
+                .filter(|(_, e)| **e <= now)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in &gone {
+                keys.remove(k);
             }
-            Err(_) => Vec::new(),
-        };
-        for k in expired {
-            let payload =
-                serde_json::json!({"e": "listenKeyExpired", "E": rest::now_ms(), "listenKey": k})
-                    .to_string();
-            let _ = sh.out.user.send(UserMsg {
-                event: "listenKeyExpired",
-                payload: Arc::from(payload),
-                only_key: Some(Arc::from(k)),
-            });
+            gone
         }
+        Err(_) => Vec::new(),
+    };
+    for k in expired {
+        tracing::info!("listenKey expired");
+        let payload =
+            serde_json::json!({"e": "listenKeyExpired", "E": rest::now_ms(), "listenKey": k})
+                .to_string();
+        let _ = sh.out.user.send(UserMsg {
+            event: "listenKeyExpired",
+            payload: Arc::from(payload),
+            only_key: Some(Arc::from(k)),
+            close_key: true,
+        });
     }
 }
 
 /// Plays the market: paces events by their data time divided by the speed, and ticks
-/// the data clock every 50 ms so depth windows and mark prices flush during lulls.
+/// the data clock every 50 ms so depth windows and mark prices flush during lulls. The
+/// next event is only peeked while waiting for its time, so a price move injected by a
+/// test (synthetic market) applies before it and every later event.
 async fn run_feed(sh: Arc<Shared>, source: Source) {
     let mut stop = sh.stop.subscribe();
     let replay = matches!(source, Source::Replay(_));
@@ -426,27 +600,21 @@ async fn run_feed(sh: Arc<Shared>, source: Source) {
         (Source::Synth(_), None) => Some(1000.0),
         (Source::Replay(_), None) => None,
     };
+    let wake = (!replay).then_some(&sh.feed_wake);
     let mut src = source;
     let wall0 = Instant::now();
     let mut data0: Option<u64> = None;
     let mut clock = 0u64;
     let mut n: u64 = 0;
-    loop {
-        let batch: Vec<FeedEvent> = match &mut src {
-            Source::Replay(it) => match it.next() {
-                Some(e) => vec![e],
-                None => break,
-            },
-            Source::Synth(s) => {
-                // A quote update can leave the book unchanged: no events, not the end.
-                let mut b = s.next_batch();
-                while b.is_empty() && s.peek_time().is_some() {
-                    b = s.next_batch();
-                }
-                b
-            }
+    'feed: loop {
+        if let Source::Synth(s) = &mut src {
+            apply_moves(&sh, s, clock);
+        }
+        let next = match &src {
+            Source::Replay(it) => it.as_slice().first().map(|e| e.time),
+            Source::Synth(s) => s.peek_time(),
         };
-        let Some(t) = batch.first().map(|e| e.time) else {
+        let Some(t) = next else {
             break;
         };
         let d0 = *data0.get_or_insert(t);
@@ -455,17 +623,26 @@ async fn run_feed(sh: Arc<Shared>, source: Source) {
         }
         while t > clock + 50 {
             clock += 50;
-            if !pace(&sh, factor, wall0, d0, clock, &mut stop).await {
-                return;
+            match pace(factor, wall0, d0, clock, &mut stop, wake).await {
+                Pace::Stop => return,
+                Pace::Woken => continue 'feed,
+                Pace::Due => {}
             }
             if let Ok(mut e) = sh.engine.lock() {
                 e.advance(clock);
             }
         }
-        if !pace(&sh, factor, wall0, d0, t, &mut stop).await {
-            return;
+        match pace(factor, wall0, d0, t, &mut stop, wake).await {
+            Pace::Stop => return,
+            Pace::Woken => continue 'feed,
+            Pace::Due => {}
         }
         clock = clock.max(t);
+        // A synthetic quote update can leave the book unchanged: no events, not the end.
+        let batch: Vec<FeedEvent> = match &mut src {
+            Source::Replay(it) => it.next().into_iter().collect(),
+            Source::Synth(s) => s.next_batch(),
+        };
         if let Ok(mut e) = sh.engine.lock() {
             for ev in batch {
                 e.apply(ev);
@@ -490,27 +667,65 @@ async fn run_feed(sh: Arc<Shared>, source: Source) {
     tracing::info!(events = n, "replay finished; the market is now quiet");
 }
 
+/// Applies the price moves injected since the last call at data time `clock`.
+fn apply_moves(sh: &Shared, synth: &mut Synth, clock: u64) {
+    let moves: Vec<(usize, f64)> = match sh.moves.lock() {
+        Ok(mut m) => m.drain(..).collect(),
+        Err(_) => return,
+    };
+    for (sym, pct) in moves {
+        let Some(events) = synth.shift(sym, pct, clock) else {
+            continue;
+        };
+        tracing::info!(
+            symbol = sh.specs[sym].symbol,
+            pct,
+            "synthetic price level moved"
+        );
+        if let Ok(mut e) = sh.engine.lock() {
+            for ev in events {
+                e.apply(ev);
+            }
+        }
+    }
+}
+
+enum Pace {
+    /// Data time `t` is due.
+    Due,
+    /// A price move arrived while waiting.
+    Woken,
+    /// The server is stopping.
+    Stop,
+}
+
 async fn pace(
-    sh: &Shared,
     factor: Option<f64>,
     wall0: Instant,
     data0: u64,
     t: u64,
     stop: &mut watch::Receiver<bool>,
-) -> bool {
+    wake: Option<&Notify>,
+) -> Pace {
     if *stop.borrow() {
-        return false;
+        return Pace::Stop;
     }
-    let Some(f) = factor else { return true };
+    let Some(f) = factor else { return Pace::Due };
     let target = wall0 + Duration::from_secs_f64(t.saturating_sub(data0) as f64 / 1000.0 / f);
     if target > Instant::now() {
+        let woken = async {
+            match wake {
+                Some(w) => w.notified().await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep_until(target) => {}
-            _ = stopped(stop) => return false,
+            _ = woken => return Pace::Woken,
+            _ = stopped(stop) => return Pace::Stop,
         }
     }
-    let _ = sh;
-    true
+    Pace::Due
 }
 
 /// Completes once the stop flag is set (the watch guard is dropped inside, so callers'

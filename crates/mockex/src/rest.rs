@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::api_error::ApiError;
-use crate::engine::Params;
+use crate::engine::{Endpoint, Params};
 use crate::faults::Fault;
 use crate::spec::fmt_units;
 use crate::Shared;
@@ -162,9 +162,10 @@ fn route(method: &Method, path: &str, p: &Params) -> Option<Route> {
             (5, 0, Security::Signed)
         }
         ("POST", "/fapi/v1/algoOrder") => (0, 1, Security::Signed),
-        ("DELETE", "/fapi/v1/algoOrder") | ("GET", "/fapi/v1/algoOrder") => {
-            (1, 0, Security::Signed)
-        }
+        ("GET", "/fapi/v1/userTrades") => (5, 0, Security::Signed),
+        ("DELETE", "/fapi/v1/algoOrder")
+        | ("GET", "/fapi/v1/algoOrder")
+        | ("DELETE", "/fapi/v1/algoOpenOrders") => (1, 0, Security::Signed),
         ("GET", "/fapi/v1/openAlgoOrders") => (if has_sym { 1 } else { 40 }, 0, Security::Signed),
         ("POST", "/fapi/v1/listenKey")
         | ("PUT", "/fapi/v1/listenKey")
@@ -207,7 +208,7 @@ pub(crate) async fn handle(
     let query_raw = uri.query().unwrap_or("").to_string();
     let body_raw = String::from_utf8_lossy(&body).into_owned();
     if let Some(mock) = path.strip_prefix("/mock/") {
-        return mock_route(&sh, &method, mock, &body_raw);
+        return mock_route(&sh, &method, mock, &query_raw, &body_raw);
     }
     let delay = sh.rest_faults.lock().map(|f| f.delay_ms).unwrap_or(0);
     if delay > 0 {
@@ -468,7 +469,7 @@ fn dispatch(
                 ("GET", "/fapi/v1/ticker/bookTicker") => e.book_ticker(p),
                 ("GET", "/fapi/v1/premiumIndex") => e.premium_index(p),
                 ("POST", "/fapi/v1/order") => {
-                    let (ack, result) = e.new_order(p)?;
+                    let (ack, result) = e.new_order(p, Endpoint::Order)?;
                     Ok(
                         if p.get("newOrderRespType").map(String::as_str) == Some("RESULT") {
                             result
@@ -495,6 +496,8 @@ fn dispatch(
                 ("POST", "/fapi/v1/algoOrder") => e.new_algo(p),
                 ("DELETE", "/fapi/v1/algoOrder") => e.cancel_algo(p),
                 ("GET", "/fapi/v1/algoOrder") => e.query_algo(p),
+                ("DELETE", "/fapi/v1/algoOpenOrders") => e.cancel_all_algos(p),
+                ("GET", "/fapi/v1/userTrades") => e.user_trades(p),
                 ("GET", "/fapi/v1/openAlgoOrders") => e.open_algos(p),
                 _ => Err(ApiError {
                     status: 404,
@@ -526,7 +529,9 @@ fn batch_orders(sh: &Shared, p: &Params) -> Result<Value, ApiError> {
     let mut out = Vec::with_capacity(list.len());
     for item in list {
         let Some(obj) = item.as_object() else {
-            out.push(ApiError::invalid_param("batchOrders").body());
+            let err = ApiError::invalid_param("batchOrders");
+            e.refuse_attempt(Endpoint::Batch, &Params::new(), &err);
+            out.push(err.body());
             continue;
         };
         let mut op = Params::new();
@@ -538,7 +543,7 @@ fn batch_orders(sh: &Shared, p: &Params) -> Result<Value, ApiError> {
             };
             op.insert(k.clone(), s);
         }
-        match e.new_order(&op) {
+        match e.new_order(&op, Endpoint::Batch) {
             Ok((ack, result)) => out.push(
                 if op.get("newOrderRespType").map(String::as_str) == Some("RESULT") {
                     result
@@ -564,7 +569,15 @@ fn listen_key(
         .lock()
         .map_err(|_| ApiError::new(-1000, "internal lock poisoned"))?;
     let now = tokio::time::Instant::now();
-    keys.retain(|_, exp| *exp > now);
+    if keys.values().any(|exp| *exp <= now) {
+        // Lapsed keys are forgotten with their `listenKeyExpired` notice, never silently.
+        drop(keys);
+        crate::expire_due(sh);
+        keys = sh
+            .listen_keys
+            .lock()
+            .map_err(|_| ApiError::new(-1000, "internal lock poisoned"))?;
+    }
     match method.as_str() {
         "POST" => {
             if let Some((k, exp)) = keys.iter_mut().next() {
@@ -625,7 +638,6 @@ fn exchange_info(sh: &Shared, now: u64) -> Value {
                     {"filterType": "MARKET_LOT_SIZE", "minQty": fmt_units(s.min_qty, s.qty_dp),
                      "maxQty": fmt_units(s.market_max_qty, s.qty_dp), "stepSize": fmt_units(s.step, s.qty_dp)},
                     {"filterType": "MAX_NUM_ORDERS", "limit": crate::engine::MAX_NUM_ORDERS},
-                    {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": crate::engine::MAX_NUM_ALGO_ORDERS},
                     {"filterType": "MIN_NOTIONAL", "notional": format!("{}", s.min_notional)},
                     {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500", "multiplierDecimal": "4"}
                 ],
@@ -648,12 +660,25 @@ fn exchange_info(sh: &Shared, now: u64) -> Value {
     })
 }
 
-fn mock_route(sh: &Arc<Shared>, method: &Method, path: &str, body: &str) -> Response {
+fn mock_route(sh: &Arc<Shared>, method: &Method, path: &str, query: &str, body: &str) -> Response {
+    let mut q = Params::new();
+    parse_form(query, &mut q);
+    let accepted_only = q.get("accepted").is_some_and(|v| v == "true");
     let r: Result<Value, ApiError> = match (method.as_str(), path) {
-        ("GET", "orders") => sh
+        ("GET", "orders") if !accepted_only => sh
             .engine
             .lock()
-            .map(|e| e.all_orders())
+            .map(|e| e.attempts_json())
+            .map_err(|_| ApiError::new(-1000, "lock")),
+        ("GET", "orders") | ("GET", "accepted") => sh
+            .engine
+            .lock()
+            .map(|e| e.accepted_json())
+            .map_err(|_| ApiError::new(-1000, "lock")),
+        ("GET", "algoOrders") => sh
+            .engine
+            .lock()
+            .map(|e| e.all_algos_json())
             .map_err(|_| ApiError::new(-1000, "lock")),
         ("GET", "positions") => sh
             .engine
@@ -669,12 +694,19 @@ fn mock_route(sh: &Arc<Shared>, method: &Method, path: &str, body: &str) -> Resp
             })
             .map_err(|_| ApiError::new(-1000, "lock")),
         ("POST", "fault") => match serde_json::from_str::<Fault>(body) {
-            Ok(f) => {
-                crate::inject(sh, f);
-                Ok(json!({"ok": true}))
-            }
+            Ok(f) => crate::inject(sh, f).map(|()| json!({"ok": true})),
             Err(e) => Err(ApiError::new(-1102, format!("bad fault body: {e}"))),
         },
+        ("POST", "liquidate") => serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("symbol").and_then(Value::as_str).map(str::to_string))
+            .ok_or_else(|| ApiError::mandatory("symbol"))
+            .and_then(|symbol| {
+                sh.engine
+                    .lock()
+                    .map_err(|_| ApiError::new(-1000, "lock"))?
+                    .liquidate(&symbol)
+            }),
         _ => Err(ApiError {
             status: 404,
             code: -5000,

@@ -175,6 +175,25 @@ impl Synth {
     }
 }
 
+impl Synth {
+    /// Shifts symbol `sym`'s price level by `pct` percent from now on (test hook): the
+    /// mid moves at once and the book is re-centred around it. Returns the book events
+    /// (depth diff, bookTicker) stamped `time`, for the engine to apply now; trades and
+    /// marks follow from the new level. `None` for an unknown symbol or a shift that
+    /// would leave a non-positive price.
+    pub fn shift(&mut self, sym: usize, pct: f64, time: u64) -> Option<Vec<FeedEvent>> {
+        let factor = 1.0 + pct / 100.0;
+        if !factor.is_finite() || factor <= 0.0 {
+            return None;
+        }
+        let s = self.syms.get_mut(sym)?;
+        s.mid *= factor;
+        s.last_z = 0.0;
+        let bid = bid_for(&s.spec, s.mid);
+        Some(s.shaper.reshape(&mut self.rng, time, bid, 1))
+    }
+}
+
 fn bid_for(spec: &SymbolSpec, mid: f64) -> i64 {
     let units = mid * 10f64.powi(spec.price_dp as i32) - spec.tick as f64 / 2.0;
     ((units / spec.tick as f64).floor() as i64 * spec.tick).max(spec.tick)
@@ -195,6 +214,40 @@ mod tests {
             .flat_map(|_| s.next_batch())
             .map(|e| format!("{} {:?}", e.time, e.kind))
             .collect()
+    }
+
+    #[test]
+    fn shift_moves_the_book_and_later_trades_to_the_new_level() {
+        let specs: Vec<SymbolSpec> = ["BTCUSDT"].iter().filter_map(|s| find_spec(s)).collect();
+        let (mut s, init) = Synth::new(&specs, 3, 20.0, 0);
+        let FeedKind::Snapshot { bids, .. } = &init[0].kind else {
+            panic!("a snapshot first")
+        };
+        let before = bids[0].0;
+        let ev = s.shift(0, -2.0, 5).expect("a known symbol");
+        let ticker = ev
+            .iter()
+            .find_map(|e| match e.kind {
+                FeedKind::BookTicker { bid, .. } => Some(bid.0),
+                _ => None,
+            })
+            .expect("the touch moved");
+        let ratio = ticker as f64 / before as f64;
+        assert!((ratio - 0.98).abs() < 0.001, "{ratio}");
+        let mut prices = Vec::new();
+        while prices.len() < 20 {
+            for e in s.next_batch() {
+                if let FeedKind::AggTrade { trade, .. } = e.kind {
+                    prices.push(trade.price as f64 / before as f64);
+                }
+            }
+        }
+        assert!(
+            prices.iter().all(|r| (r - 0.98).abs() < 0.005),
+            "{prices:?}"
+        );
+        assert!(s.shift(1, 1.0, 6).is_none());
+        assert!(s.shift(0, -100.0, 6).is_none());
     }
 
     #[test]

@@ -171,6 +171,13 @@ async fn run(sh: Arc<Shared>, mut socket: WebSocket, mut conn: Conn) {
                     if socket.send(Message::text(wrap(&conn, &key, &msg.payload))).await.is_err() {
                         break;
                     }
+                    if msg.close_key {
+                        conn.keys.retain(|k| k.as_ref() != key.as_ref());
+                        if conn.keys.is_empty() && subscribed.is_empty() {
+                            let _ = socket.send(Message::Close(None)).await;
+                            break;
+                        }
+                    }
                 }
                 Err(RecvError::Lagged(n)) => {
                     if !conn.keys.is_empty() {

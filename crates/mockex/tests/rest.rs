@@ -156,6 +156,13 @@ async fn exchange_info_filters() {
         .as_array()
         .unwrap()
         .contains(&json!("STOP_MARKET")));
+    // MAX_NUM_ORDERS stays; MAX_NUM_ALGO_ORDERS went away with Binance's 2025-12-29 change.
+    assert_eq!(f("MAX_NUM_ORDERS")["limit"], 200);
+    assert!(!btc["filters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["filterType"] == "MAX_NUM_ALGO_ORDERS"));
 }
 
 #[tokio::test]
@@ -223,7 +230,7 @@ async fn order_error_codes() {
             r.body
         );
     }
-    // -4116: client order ids are unique among every order the mock has seen.
+    // -4116: a client order id is unique among open orders only. A filled order frees it.
     let r = c
         .signed(
             Method::POST,
@@ -231,7 +238,7 @@ async fn order_error_codes() {
             &o(&[("newClientOrderId", "dup-1")]),
         )
         .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "NEW", "{:?}", r.body);
     let r = c
         .signed(
             Method::POST,
@@ -239,7 +246,47 @@ async fn order_error_codes() {
             &o(&[("newClientOrderId", "dup-1")]),
         )
         .await;
-    assert_eq!(r.code(), -4116);
+    assert_eq!(
+        r.status, 200,
+        "a filled order's id may be sent again: {:?}",
+        r.body
+    );
+    // A resting order holds its id until it is cancelled.
+    let mark = c.mark("BTCUSDT").await;
+    let low = passive_buy_price(mark);
+    let rest = |cid: &'static str, px: &str| {
+        vec![
+            ("symbol", "BTCUSDT"),
+            ("side", "BUY"),
+            ("type", "LIMIT"),
+            ("timeInForce", "GTC"),
+            ("quantity", "0.002"),
+            ("price", px),
+            ("newClientOrderId", cid),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect::<Vec<_>>()
+    };
+    let send = |p: Vec<(&'static str, String)>| {
+        let c = &c;
+        async move {
+            let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            c.signed(Method::POST, "/fapi/v1/order", &p).await
+        }
+    };
+    let r = send(rest("dup-2", &low)).await;
+    assert_eq!(r.body["status"], "NEW", "{:?}", r.body);
+    assert_eq!(send(rest("dup-2", &low)).await.code(), -4116);
+    let r = c
+        .signed(
+            Method::DELETE,
+            "/fapi/v1/order",
+            &[("symbol", "BTCUSDT"), ("origClientOrderId", "dup-2")],
+        )
+        .await;
+    assert_eq!(r.body["status"], "CANCELED");
+    assert_eq!(send(rest("dup-2", &low)).await.status, 200);
     // -2013 / -2011.
     let r = c
         .signed(
@@ -451,10 +498,19 @@ async fn limit_order_lifecycle_and_market_fill_with_user_stream() {
     assert_eq!(r.body["status"], "FILLED", "{:?}", r.body);
     let pos = h.positions_json();
     assert_eq!(pos[0]["positionAmt"], "0.000");
-    // /mock/orders has everything.
-    let all = c.public("/mock/orders", &[]).await.body;
+    // /mock/accepted: the accepted orders as they are now.
+    let all = c.public("/mock/accepted", &[]).await.body;
     let all = all.as_array().unwrap();
     assert_eq!(all.len(), 3);
+    assert_eq!(
+        c.public("/mock/orders", &[("accepted", "true")])
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     for k in [
         "symbol",
         "orderId",
@@ -470,6 +526,16 @@ async fn limit_order_lifecycle_and_market_fill_with_user_stream() {
     ] {
         assert!(!all[0][k].is_null(), "{k}");
     }
+    // /mock/orders: the attempt log, here all accepted.
+    let log = c.public("/mock/orders", &[]).await.body;
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log
+        .iter()
+        .all(|a| a["accepted"] == true && a["endpoint"] == "POST /fapi/v1/order"));
+    assert_eq!(log[0]["clientOrderId"], "life-1");
+    assert_eq!(log[0]["orderId"].as_u64(), Some(id));
+    assert_eq!(log[2]["reduceOnly"], true);
     assert_eq!(h.orders().len(), 3);
 }
 
@@ -501,6 +567,27 @@ async fn batch_orders() {
         json!({"code":-2022,"msg":"ReduceOnly Order is rejected."})
     );
     assert_eq!(a[2]["code"], -1121);
+    // Each item is one attempt in the log, refusals included, in request order.
+    let log = h.attempts_json();
+    let rows: Vec<(bool, i64)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["accepted"].as_bool().unwrap(),
+                e["code"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [(true, 0), (false, -2022), (false, -1121)]);
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["endpoint"] == "POST /fapi/v1/batchOrders"));
+    assert_eq!(log[2]["symbol"], "NOPE");
+    assert_eq!(h.orders().len(), 1);
     let six: Vec<Value> = (0..6)
         .map(|_| json!({"symbol":"BTCUSDT","side":"BUY","type":"MARKET","quantity":"0.002"}))
         .collect();
@@ -646,6 +733,8 @@ async fn settings_endpoints() {
 async fn algo_orders() {
     let h = start(cfg()).await;
     let c = Client::new(&h);
+    let key = c.listen_key().await;
+    let mut user = ws(&h, &format!("/ws/{key}")).await;
     let r = c
         .signed(
             Method::POST,
@@ -680,6 +769,30 @@ async fn algo_orders() {
     assert_eq!(r.body["algoStatus"], "NEW");
     assert_eq!(r.body["orderType"], "STOP_MARKET");
     let algo_id = r.body["algoId"].as_u64().unwrap().to_string();
+    let ev = wait_for(&mut user, Duration::from_secs(3), |v| {
+        v["e"] == "ALGO_UPDATE"
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (ev["o"]["X"].as_str(), ev["o"]["caid"].as_str()),
+        (Some("NEW"), Some("sl-1"))
+    );
+    assert_eq!(ev["o"]["aid"].as_u64().unwrap().to_string(), algo_id);
+    let r = c
+        .signed(
+            Method::GET,
+            "/fapi/v1/algoOrder",
+            &[("clientAlgoId", "sl-1")],
+        )
+        .await;
+    assert_eq!(
+        (
+            r.body["algoStatus"].as_str(),
+            r.body["actualOrderId"].as_str()
+        ),
+        (Some("NEW"), Some(""))
+    );
     // A stop above the market for a sell would trigger at once.
     let up = format!("{:.2}", ((mark * 1.1) * 10.0).floor() / 10.0);
     let r = c
@@ -713,8 +826,57 @@ async fn algo_orders() {
         )
         .await;
     assert_eq!(r.body["msg"], "success");
+    let ev = wait_for(&mut user, Duration::from_secs(3), |v| {
+        v["e"] == "ALGO_UPDATE"
+    })
+    .await
+    .unwrap();
+    assert_eq!(ev["o"]["X"], "CANCELED");
     let r = c.signed(Method::GET, "/fapi/v1/openAlgoOrders", &[]).await;
     assert_eq!(r.body, json!([]));
+    // Cancel all resting algo orders of a symbol.
+    for t in ["0.90", "0.89"] {
+        let px = format!(
+            "{:.2}",
+            ((mark * t.parse::<f64>().unwrap()) * 10.0).floor() / 10.0
+        );
+        let r = c
+            .signed(
+                Method::POST,
+                "/fapi/v1/algoOrder",
+                &[
+                    ("algoType", "CONDITIONAL"),
+                    ("symbol", "BTCUSDT"),
+                    ("side", "SELL"),
+                    ("type", "STOP_MARKET"),
+                    ("triggerPrice", &px),
+                    ("reduceOnly", "true"),
+                    ("quantity", "0.001"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let r = c
+        .signed(
+            Method::DELETE,
+            "/fapi/v1/algoOpenOrders",
+            &[("symbol", "BTCUSDT")],
+        )
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"code":200,"msg":"The operation of cancel all open order is done."})
+    );
+    let r = c.signed(Method::GET, "/fapi/v1/openAlgoOrders", &[]).await;
+    assert_eq!(r.body, json!([]));
+    let all = c.public("/mock/algoOrders", &[]).await.body;
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    assert!(all
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["algoStatus"] == "CANCELED"));
     // Take profit one tick above the last trade: triggered by the tape, closes the position.
     let mut placed = false;
     for _ in 0..20 {
@@ -758,6 +920,53 @@ async fn algo_orders() {
     let last = orders.last().unwrap();
     assert_eq!(last.orig_type, "TAKE_PROFIT_MARKET");
     assert!(last.reduce_only && last.close_position);
+    // The stream told the whole story, TRIGGERED (with the order's id) before its fill.
+    let mut seen = Vec::new();
+    let mut order_id = String::new();
+    while let Some(v) = wait_for(&mut user, Duration::from_secs(3), |v| {
+        v["e"] == "ALGO_UPDATE" || v["e"] == "ORDER_TRADE_UPDATE"
+    })
+    .await
+    {
+        if v["e"] == "ALGO_UPDATE" {
+            let x = v["o"]["X"].as_str().unwrap().to_string();
+            if x == "TRIGGERED" {
+                order_id = v["o"]["ai"].as_str().unwrap().to_string();
+            }
+            let done = x == "FINISHED";
+            seen.push(format!("ALGO:{x}"));
+            if done {
+                break;
+            }
+        } else if v["o"]["ot"] == "TAKE_PROFIT_MARKET" {
+            assert_eq!(v["o"]["i"].as_u64().unwrap().to_string(), order_id);
+            seen.push(format!("OTU:{}", v["o"]["x"].as_str().unwrap()));
+        }
+    }
+    let tail: Vec<&str> = seen
+        .iter()
+        .map(String::as_str)
+        .skip_while(|s| *s != "ALGO:TRIGGERING")
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "ALGO:TRIGGERING",
+            "ALGO:TRIGGERED",
+            "OTU:NEW",
+            "OTU:TRADE",
+            "ALGO:FINISHED"
+        ],
+        "{seen:?}"
+    );
+    let log = h.attempts();
+    let trig = log
+        .iter()
+        .rev()
+        .find(|a| a.endpoint == shmtrader_mockex::Endpoint::AlgoTrigger)
+        .unwrap();
+    assert!(trig.accepted());
+    assert_eq!(trig.client_id, last.client_id);
 }
 
 #[tokio::test]
