@@ -87,12 +87,19 @@ async fn order_rejections_are_classified() {
         "{err}"
     );
     assert_eq!(e.mock_order_count("t-4164b"), 0);
-    // -4116: the same client order id twice (what a restart that re-sends looks like).
+    // -4116: the same client order id while the first order is still open (what a
+    // restart that re-sends looks like). Binance requires uniqueness among *open*
+    // orders only, so the first one rests: a passive limit well below the bid.
     let e2 = env().await;
     let sol = e2.tpl("SOLUSDT");
     let q = sol.rules().round_qty_down(1.0).unwrap();
+    let (bid, _) = e2.touch("SOLUSDT").await;
+    let px = sol
+        .rules()
+        .price_from_f64(bid * 0.98, Side::Buy, PriceRounding::Passive)
+        .unwrap();
     e2.client
-        .new_order(sol, &market(Side::Buy, q, "t-dup"))
+        .new_order(sol, &limit(Side::Buy, TimeInForce::Gtc, q, px, "t-dup"))
         .await
         .unwrap();
     let err = e2
