@@ -241,6 +241,9 @@ pub struct ExecutorConfig {
     /// The exchange stop sits this many ATRs beyond the client-side stop, so the fast
     /// client exit normally acts first and the exchange stop is the floor.
     pub stop_extra_atr: f64,
+    /// ...and at least this many basis points of the price beyond it (in a calm market
+    /// an ATR can be smaller than spread plus slippage).
+    pub stop_min_distance_bps: f64,
     /// A stop not acknowledged within this (ms) closes the position at market.
     pub stop_ack_timeout_ms: u64,
     /// A trailing stop is moved on the exchange at most this often (ms).
@@ -320,6 +323,9 @@ pub struct MockConfig {
     pub starting_balance: f64,
     /// Lifetime of a listenKey without keepalive (s); Binance: 3600. Tests shorten it.
     pub listen_key_ttl_s: f64,
+    /// Asset commissions are reported in: `USDT`, or `BNB` (Binance's BNB fee
+    /// discount; the wallet is still debited in USDT).
+    pub fee_asset: String,
 }
 
 /// Ring capacities (records, each a power of two).
@@ -908,6 +914,12 @@ impl Config {
                 format!("{:?}: use 1x, 10x, max or a positive factor", m.speed),
             );
         }
+        if !matches!(m.fee_asset.as_str(), "USDT" | "BNB") {
+            return bad(
+                "mock.fee_asset",
+                format!("{:?}: use \"USDT\" or \"BNB\"", m.fee_asset),
+            );
+        }
         if !(m.listen_key_ttl_s.is_finite() && m.listen_key_ttl_s >= 0.05) {
             return bad("mock.listen_key_ttl_s", "must be at least 0.05 s");
         }
@@ -1037,6 +1049,11 @@ impl Config {
         }
         if !(e.stop_extra_atr.is_finite() && e.stop_extra_atr >= 0.0) {
             return bad("executor.stop_extra_atr", "must be >= 0");
+        }
+        if !(e.stop_min_distance_bps.is_finite()
+            && (0.0..1000.0).contains(&e.stop_min_distance_bps))
+        {
+            return bad("executor.stop_min_distance_bps", "must be in [0, 1000)");
         }
         for (k, v) in [
             ("executor.stop_ack_timeout_ms", e.stop_ack_timeout_ms),

@@ -24,6 +24,7 @@ const SYMS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 #[derive(Debug, Default)]
 struct Seen {
     ticks: Vec<Tick>,
+    marks: Vec<shmtrader_core::MarkPrice>,
     books: Vec<BookTop>,
     events: Vec<WsEvent>,
     depth_updates: u64,
@@ -60,6 +61,9 @@ impl MarketSink for Sink {
     fn on_event(&mut self, e: WsEvent) {
         self.0.borrow_mut().events.push(e);
         diag(self);
+    }
+    fn on_mark(&mut self, m: &shmtrader_core::MarkPrice) {
+        self.0.borrow_mut().marks.push(*m);
     }
 }
 
@@ -370,6 +374,42 @@ async fn combined_and_per_symbol_modes_both_deliver_ticks_and_book_tops() {
     }
 }
 
+/// The executor values positions and judges stops at the mark price: the client
+/// delivers `markPrice@1s` frames as typed records, every symbol, at least once a second.
+#[tokio::test(flavor = "current_thread")]
+async fn mark_prices_arrive_for_every_symbol_once_a_second() {
+    let h = synth_mock().await;
+    let mut cfg = client_cfg(&h, false, PathCategory::Split);
+    cfg.streams = StreamSet {
+        agg_trade: false,
+        book_ticker: false,
+        depth: false,
+        mark_price: true,
+    };
+    let n = cfg.symbols.len();
+    let mut ws = MarketWs::new(cfg).unwrap();
+    let sink = Sink::default();
+    let s = sink.clone();
+    let t0 = std::time::Instant::now();
+    let stats = run_with(&mut ws, &sink, async {
+        wait_until("three marks per symbol", 30, || {
+            let m = &s.0.borrow().marks;
+            (0..n as u32).all(|i| m.iter().filter(|x| x.symbol_id == i).count() >= 3)
+        })
+        .await;
+    })
+    .await;
+    let secs = t0.elapsed().as_secs_f64();
+    let marks = sink.0.borrow().marks.clone();
+    assert_eq!(stats.marks as usize, marks.len());
+    assert!(secs < 10.0, "three marks took {secs:.1} s");
+    for m in &marks {
+        assert!(m.mark_px > 0.0 && m.mark_px.is_finite(), "{m:?}");
+        assert!(m.exchange_ts_ns > 0 && m.recv_ts_ns > 0, "{m:?}");
+        assert!(m.next_funding_ms > m.exchange_ts_ns / 1_000_000, "{m:?}");
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn depth_stream_keeps_a_synced_uncrossed_book() {
     let h = synth_mock().await;
@@ -378,6 +418,7 @@ async fn depth_stream_keeps_a_synced_uncrossed_book() {
         agg_trade: true,
         book_ticker: true,
         depth: true,
+        mark_price: false,
     };
     let mut ws = MarketWs::new(cfg).unwrap();
     let sink = Sink::default();
@@ -615,6 +656,7 @@ async fn replayed_real_trades_all_arrive_in_order() {
             agg_trade: true,
             book_ticker: false,
             depth: false,
+            mark_price: false,
         },
         ..MarketWsConfig::default()
     })
@@ -691,6 +733,7 @@ async fn replayed_real_capture_keeps_the_local_book_in_sync() {
             agg_trade: true,
             book_ticker: true,
             depth: true,
+            mark_price: false,
         },
         ..MarketWsConfig::default()
     })

@@ -24,6 +24,11 @@ use crate::exits::ExitPlan;
 use shmtrader_core::instrument::{Instrument, Price, Qty, Rounding};
 use shmtrader_core::Side;
 
+/// Binance's "ReduceOnly Order is rejected.".
+const REDUCE_ONLY_REJECTED: i64 = -2022;
+/// After a -2022, how long no stop is placed on the symbol (ns).
+const NOTHING_TO_REDUCE_HOLD_NS: u64 = 1_000_000_000;
+
 /// A stop-market or a take-profit-market.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopKind {
@@ -121,6 +126,10 @@ pub enum StopAction {
 pub struct StopParams {
     /// ATRs between the client stop and the exchange stop.
     pub extra_atr: f64,
+    /// ...but at least this fraction of the price: in a calm market the ATR can be
+    /// smaller than the spread plus slippage, and a stop that close would trigger on
+    /// the fill itself.
+    pub min_extra_frac: f64,
     /// Also keep a TAKE_PROFIT_MARKET.
     pub take_profit: bool,
     /// A stop must be acknowledged within this (ns).
@@ -138,6 +147,8 @@ struct KindSlot {
     /// Cancels sent and not confirmed.
     cancelling: Vec<String>,
     last_move_ns: u64,
+    /// No placement before this (ns): the exchange said there is nothing to reduce.
+    hold_until_ns: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -155,20 +166,27 @@ pub struct StopKeeper {
     syms: Vec<SymbolStops>,
 }
 
-/// The stop a position needs: the plan's protective stop moved `extra_atr` further
-/// away, on the tick grid, rounded away from the market. `None` when flat.
+/// How far beyond the client level the exchange order sits: `extra_atr` ATRs, at least
+/// `min_extra_frac` of the price.
+fn margin(plan: &ExitPlan, level: f64, p: &StopParams) -> f64 {
+    (p.extra_atr * plan.atr()).max(p.min_extra_frac * level.abs())
+}
+
+/// The stop a position needs: the plan's protective stop moved further away (see
+/// [`StopParams`]), on the tick grid, rounded away from the market. `None` when flat.
 pub fn stop_target(
     plan: &ExitPlan,
     size: f64,
     qty: Qty,
     rules: &Instrument,
-    extra_atr: f64,
+    p: &StopParams,
 ) -> Option<StopTarget> {
     if size == 0.0 || qty.0 <= 0 || plan.direction() == 0.0 {
         return None;
     }
     let long = size > 0.0;
-    let raw = plan.protective_stop_px() - plan.direction() * extra_atr * plan.atr();
+    let level = plan.protective_stop_px();
+    let raw = level - plan.direction() * margin(plan, level, p);
     let trigger = rules
         .round_price(
             raw.max(rules.tick_f64()),
@@ -189,13 +207,14 @@ pub fn take_profit_target(
     size: f64,
     qty: Qty,
     rules: &Instrument,
-    extra_atr: f64,
+    p: &StopParams,
 ) -> Option<StopTarget> {
     if size == 0.0 || qty.0 <= 0 || plan.direction() == 0.0 {
         return None;
     }
     let long = size > 0.0;
-    let raw = plan.take_profit_px()? + plan.direction() * extra_atr * plan.atr();
+    let level = plan.take_profit_px()?;
+    let raw = level + plan.direction() * margin(plan, level, p);
     let trigger = rules
         .round_price(raw, if long { Rounding::Up } else { Rounding::Down })
         .ok()?;
@@ -336,13 +355,26 @@ impl StopKeeper {
 
     /// The exchange refused a stop (the placement answered an error): the position is
     /// closed at market, unless this was a replacement and the old stop still stands.
-    pub fn rejected(&mut self, coid: &str, code: i64, out: &mut Vec<StopAction>) {
+    /// -2022 ("ReduceOnly Order is rejected") means the exchange holds nothing to
+    /// reduce — the position closed before the stop arrived — so nothing is closed, and
+    /// no stop is placed for a second while the fills catch up.
+    pub fn rejected(&mut self, coid: &str, code: i64, now_ns: u64, out: &mut Vec<StopAction>) {
         let Some((sym, kind)) = self.find(coid) else {
             return;
         };
         let Some(k) = self.slot(sym, kind) else {
             return;
         };
+        if code == REDUCE_ONLY_REJECTED {
+            if k.next.as_ref().is_some_and(|n| n.coid == coid) {
+                k.next = None;
+            }
+            if k.live.as_ref().is_some_and(|l| l.coid == coid) {
+                k.live = None;
+            }
+            k.hold_until_ns = now_ns.saturating_add(NOTHING_TO_REDUCE_HOLD_NS);
+            return;
+        }
         if k.next.as_ref().is_some_and(|n| n.coid == coid) {
             // The old stop is still acknowledged and resting: keep it. A take-profit
             // that cannot move is not a danger either.
@@ -509,7 +541,7 @@ impl StopKeeper {
                         continue;
                     }
                     let Some(live) = &k.live else {
-                        if !(kind == StopKind::Stop && s.closing) {
+                        if !(kind == StopKind::Stop && s.closing) && now_ns >= k.hold_until_ns {
                             out.push(StopAction::Place {
                                 symbol_id,
                                 kind,

@@ -44,6 +44,7 @@ pub fn exec_settings(cfg: &Config, segments_created_ns: u64) -> ExecSettings {
         },
         stops: (exchange && e.exchange_stops).then_some(StopParams {
             extra_atr: e.stop_extra_atr,
+            min_extra_frac: e.stop_min_distance_bps / 10_000.0,
             take_profit: e.exchange_take_profit,
             ack_timeout_ns: e.stop_ack_timeout_ms.saturating_mul(1_000_000),
             replace_min_interval_ns: e.stop_replace_min_interval_ms.saturating_mul(1_000_000),
@@ -66,6 +67,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         consumer_id::EXECUTOR_SIGNALS,
     )?;
     let mut ticks = inst.consumer(&inst.ticks, ring_id::TICKS, consumer_id::EXECUTOR_TICKS)?;
+    let mut marks = inst.consumer(&inst.mark, ring_id::MARK, consumer_id::EXECUTOR_MARK)?;
     let mut outcomes = inst.producer(&inst.outcomes, &[stage_idx::ANALYTICS])?;
     let bell = inst.control.doorbell_ref(stage_idx::EXECUTOR)?;
     let settings = exec_settings(&ctx.cfg, inst.control.created_ns());
@@ -114,6 +116,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     let mut closed: Vec<Outcome> = Vec::with_capacity(16);
     ctx.running();
     let mut last_figs = 0u64;
+    let mut cmd_seq = 0u64;
     let push = |outcomes: &mut shmtrader_shm::Producer<Outcome>, closed: &[Outcome]| {
         for o in closed {
             outcomes.push(o);
@@ -177,6 +180,33 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                 Read::Empty => break,
             }
         }
+        loop {
+            match marks.read() {
+                Read::Record(_, m) => {
+                    core.on_mark(m.symbol_id, m.mark_px, m.exchange_ts_ns);
+                    marks.commit();
+                    did += 1;
+                }
+                Read::Gap(n) => {
+                    // Marks only value positions: the next one replaces a lost one.
+                    slot.counters[counter::GAPS].fetch_add(n, Ordering::Relaxed);
+                    marks.commit();
+                }
+                Read::Empty => break,
+            }
+        }
+        // A command from the control plane (`shmtrader flatten`, ...): one relaxed load
+        // per pass until one is posted.
+        if inst.control.command_waiting(cmd_seq) {
+            if let Some((seq, cmd)) = inst.control.pending_command(cmd_seq) {
+                cmd_seq = seq;
+                tracing::warn!(command = %cmd, seq, "command from the control plane");
+                if let Some(report) = core.command(seq, cmd, now_ns())? {
+                    complete(&inst, seq, &report);
+                }
+                did += 1;
+            }
+        }
         // One atomic load per pass; the channel is read only when something waits.
         if core.venue_pending() {
             closed.clear();
@@ -195,6 +225,9 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             closed.clear();
             core.housekeeping(wall, &mut closed)?;
             push(&mut outcomes, &closed);
+            if let Some((seq, report)) = core.poll_command(wall) {
+                complete(&inst, seq, &report);
+            }
             publish_figures(&ctx, &core);
             last_figs = now;
         }
@@ -204,7 +237,13 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                 break;
             }
             bell.wait_until(
-                || signals.has_data() || ticks.has_data() || core.venue_pending(),
+                || {
+                    signals.has_data()
+                        || ticks.has_data()
+                        || marks.has_data()
+                        || core.venue_pending()
+                        || inst.control.command_waiting(cmd_seq)
+                },
                 wait.spin_iters,
                 spin_only,
                 ctx.wait_timeout(),
@@ -224,6 +263,13 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     publish_figures(&ctx, &core);
     ctx.stopped();
     Ok(())
+}
+
+fn complete(inst: &shmtrader_shm::Instance, seq: u64, report: &shmtrader_shm::CommandReport) {
+    tracing::warn!(seq, status = ?report.status, message = %report.message, "command done");
+    if let Err(e) = inst.control.complete_command(seq, report) {
+        tracing::error!(seq, error = %e, "the command's report could not be published");
+    }
 }
 
 /// Outcomes derived during replay that the ring does not hold yet (the crash came

@@ -56,6 +56,7 @@ fn last_agg_ids(ctx: &StageCtx) -> Vec<Option<u64>> {
 struct RingSink {
     ticks: Producer<Tick>,
     book: Producer<BookTop>,
+    mark: Producer<shmtrader_core::MarkPrice>,
     inst: shmtrader_shm::Instance,
     idx: usize,
     /// Publish the local depth book's top: the book tops come from depth when the
@@ -78,6 +79,12 @@ impl MarketSink for RingSink {
         let mut b = *b;
         b.publish_ts_ns = now_ns();
         self.book.push(&b);
+    }
+
+    fn on_mark(&mut self, m: &shmtrader_core::MarkPrice) {
+        let mut m = *m;
+        m.publish_ts_ns = now_ns();
+        self.mark.push(&m);
     }
 
     fn on_depth(&mut self, symbol_id: u32, book: &shmtrader_exchange::book::OrderBook) {
@@ -146,6 +153,7 @@ fn run_exchange(mut ctx: StageCtx) -> Result<()> {
     let inst = ctx.inst.clone();
     let ticks = inst.producer(&inst.ticks, &[stage_idx::ANALYTICS, stage_idx::EXECUTOR])?;
     let book = inst.producer(&inst.book, &[stage_idx::ANALYTICS])?;
+    let mark = inst.producer(&inst.mark, &[stage_idx::EXECUTOR])?;
     let cfg = ctx.cfg.clone();
     let ig = &cfg.ingest;
     let wcfg = MarketWsConfig {
@@ -160,6 +168,7 @@ fn run_exchange(mut ctx: StageCtx) -> Result<()> {
             agg_trade: ig.agg_trade,
             book_ticker: ig.book_ticker,
             depth: ig.depth,
+            mark_price: ig.mark_price,
         },
         combined: ig.combined,
         backoff_base_ms: cfg.venue.websocket_reconnect_delay_ms,
@@ -186,6 +195,7 @@ fn run_exchange(mut ctx: StageCtx) -> Result<()> {
     let mut sink = RingSink {
         ticks,
         book,
+        mark,
         inst: inst.clone(),
         idx: ctx.idx,
         tops_from_depth: ig.depth && !ig.book_ticker,

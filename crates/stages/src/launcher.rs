@@ -95,6 +95,11 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
         signal_hook::flag::register(sig, term.clone())
             .map_err(|e| StageError::io("installing signal handler", e))?;
     }
+    // Keys are checked before anything starts: a `.env` readable by others or a missing
+    // key fails here, clearly, not in a restarting executor.
+    if cfg.mode != Mode::Paper {
+        crate::keys::load_from_process(cfg.mode, std::path::Path::new(&cfg.venue.env_file))?;
+    }
     let caps = Capacities {
         ticks: cfg.rings.ticks,
         book: cfg.rings.book,

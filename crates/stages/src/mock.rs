@@ -69,6 +69,8 @@ pub fn mock_config(cfg: &Config, o: &MockOverrides) -> Result<MockConfig> {
         slippage_bps: m.slippage_bps,
         trades_per_sec: m.trades_per_sec,
         starting_balance: m.starting_balance,
+        listen_key_ttl: std::time::Duration::from_secs_f64(m.listen_key_ttl_s),
+        fee_asset: m.fee_asset.clone(),
         ..MockConfig::default()
     })
 }

@@ -46,6 +46,8 @@ pub struct StreamSet {
     pub book_ticker: bool,
     /// `<sym>@depth...` → a local [`crate::book::OrderBook`] → [`super::MarketSink::on_depth`].
     pub depth: bool,
+    /// `<sym>@markPrice@1s` → [`super::MarketSink::on_mark`].
+    pub mark_price: bool,
 }
 
 impl Default for StreamSet {
@@ -54,6 +56,7 @@ impl Default for StreamSet {
             agg_trade: true,
             book_ticker: true,
             depth: false,
+            mark_price: false,
         }
     }
 }
@@ -154,7 +157,7 @@ impl MarketWsConfig {
             return Err(bad("symbols", "at least one symbol is required"));
         }
         let s = self.streams;
-        if !(s.agg_trade || s.book_ticker || s.depth) {
+        if !(s.agg_trade || s.book_ticker || s.depth || s.mark_price) {
             return Err(bad("streams", "no stream selected"));
         }
         if ![5, 10, 20, 50, 100, 500, 1000].contains(&self.depth_snapshot_limit) {
@@ -218,6 +221,9 @@ impl MarketWsConfig {
                 }
                 if self.streams.depth {
                     add(public, format!("{l}{}", self.depth_speed.suffix()));
+                }
+                if self.streams.mark_price {
+                    add(market, format!("{l}@markPrice@1s"));
                 }
             }
             for (prefix, names) in by_prefix {

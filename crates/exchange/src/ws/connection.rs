@@ -14,7 +14,7 @@ use super::{
 };
 use crate::error::{ExchangeError, Result};
 use crate::fast::{self, EventKind, Frame, SymbolLookup};
-use crate::wire::market::{decode_event, DepthUpdate};
+use crate::wire::market::{decode_event, DepthUpdate, MarkPrice};
 
 /// Longest overlap of a retiring connection with its replacement.
 const RETIRE_GRACE: Duration = Duration::from_secs(10);
@@ -387,6 +387,48 @@ impl MarketWs {
                             conn,
                             ExchangeError::Rejected {
                                 what: "depthUpdate frame",
+                                field: "s",
+                                reason: "is not in the symbol table",
+                            },
+                            sink,
+                        ),
+                    },
+                    Err(e) => self.malformed(conn, e, sink),
+                }
+            }
+            Ok(Frame::Event {
+                kind: EventKind::MarkPrice,
+                enveloped,
+            }) if self.cfg.streams.mark_price => {
+                match decode_event::<MarkPrice>(bytes, enveloped, "markPriceUpdate frame") {
+                    Ok(m) => match self.symbols.symbol_id(m.symbol.as_bytes()) {
+                        Some(sym) if m.mark_price.is_finite() && m.mark_price > 0.0 => {
+                            self.stats.marks += 1;
+                            let rec = shmtrader_core::MarkPrice {
+                                symbol_id: sym,
+                                exchange_ts_ns: m.event_time.saturating_mul(1_000_000),
+                                recv_ts_ns: recv,
+                                mark_px: m.mark_price,
+                                index_px: m.index_price,
+                                funding_rate: m.funding_rate,
+                                next_funding_ms: m.next_funding_time,
+                                ..shmtrader_core::MarkPrice::default()
+                            };
+                            sink.on_mark(&rec);
+                        }
+                        Some(_) => self.malformed(
+                            conn,
+                            ExchangeError::Rejected {
+                                what: "markPriceUpdate frame",
+                                field: "p",
+                                reason: "is not a positive price",
+                            },
+                            sink,
+                        ),
+                        None => self.malformed(
+                            conn,
+                            ExchangeError::Rejected {
+                                what: "markPriceUpdate frame",
                                 field: "s",
                                 reason: "is not in the symbol table",
                             },

@@ -145,6 +145,8 @@ pub trait MarketSink {
     fn on_book(&mut self, _b: &BookTop) {}
     /// The local book of `symbol_id` changed (depth stream enabled, book in sync).
     fn on_depth(&mut self, _symbol_id: u32, _book: &OrderBook) {}
+    /// A mark price from `markPrice@1s` (mark, index, funding rate, next funding).
+    fn on_mark(&mut self, _m: &shmtrader_core::MarkPrice) {}
     /// Anything else worth knowing (connections, gaps, bad frames, book resyncs).
     fn on_event(&mut self, _e: WsEvent) {}
 }
@@ -184,6 +186,8 @@ pub struct WsStats {
     pub control: u64,
     /// Events of types this client does not use.
     pub other_events: u64,
+    /// Mark prices delivered.
+    pub marks: u64,
 }
 
 /// Stops a running [`MarketWs::run`] from anywhere (another task or thread).

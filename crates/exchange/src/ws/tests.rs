@@ -84,7 +84,8 @@ fn bad_configs_name_the_key() {
             streams: StreamSet {
                 agg_trade: false,
                 book_ticker: false,
-                depth: false
+                depth: false,
+                mark_price: false,
             },
             ..cfg()
         }),

@@ -13,6 +13,7 @@ fn rules() -> Instrument {
 fn params() -> StopParams {
     StopParams {
         extra_atr: 0.25,
+        min_extra_frac: 0.0,
         take_profit: false,
         ack_timeout_ns: 3 * S,
         replace_min_interval_ns: 5 * S,
@@ -42,15 +43,15 @@ fn target(trigger: i64) -> StopTarget {
 fn the_exchange_stop_sits_beyond_the_client_stop_rounded_away_from_the_market() {
     let plan = long_plan();
     // 100 - 2 ATR - 0.25 ATR = 97.75, down to the 0.1 tick: 97.7.
-    let t = stop_target(&plan, 1.0, Qty(1000), &rules(), 0.25).unwrap();
+    let t = stop_target(&plan, 1.0, Qty(1000), &rules(), &params()).unwrap();
     assert_eq!((t.side, t.trigger), (Side::Sell, Price(977)));
     let short = ExitPlan::new(&RiskParams::default(), Side::Sell, 100.0, 1.0, T0);
     // 100 + 2 + 0.25 = 102.25, up: 102.3.
-    let t = stop_target(&short, -1.0, Qty(1000), &rules(), 0.25).unwrap();
+    let t = stop_target(&short, -1.0, Qty(1000), &rules(), &params()).unwrap();
     assert_eq!((t.side, t.trigger), (Side::Buy, Price(1023)));
-    assert!(stop_target(&plan, 0.0, Qty(0), &rules(), 0.25).is_none());
+    assert!(stop_target(&plan, 0.0, Qty(0), &rules(), &params()).is_none());
     // Take profit: 100 + 3 + 0.25 = 103.25, up: 103.3.
-    let tp = take_profit_target(&plan, 1.0, Qty(1000), &rules(), 0.25).unwrap();
+    let tp = take_profit_target(&plan, 1.0, Qty(1000), &rules(), &params()).unwrap();
     assert_eq!(tp.trigger, Price(1033));
 }
 
@@ -124,7 +125,7 @@ fn a_stop_the_exchange_refuses_closes_at_market_unless_an_old_one_still_stands()
     let mut k = StopKeeper::new(params(), 1);
     let mut out = Vec::new();
     k.placed(0, StopKind::Stop, target(977), "s1".into(), T0);
-    k.rejected("s1", -2021, &mut out);
+    k.rejected("s1", -2021, T0, &mut out);
     assert!(matches!(
         &out[..],
         [StopAction::CloseAtMarket {
@@ -137,7 +138,7 @@ fn a_stop_the_exchange_refuses_closes_at_market_unless_an_old_one_still_stands()
     k.placed(0, StopKind::Stop, target(977), "s1".into(), T0);
     k.acked("s1", &mut out);
     k.placed(0, StopKind::Stop, target(990), "s2".into(), T0 + 6 * S);
-    k.rejected("s2", -4130, &mut out);
+    k.rejected("s2", -4130, T0, &mut out);
     assert!(
         out.is_empty(),
         "the acknowledged old stop still protects: {out:?}"
@@ -235,9 +236,40 @@ fn take_profits_rest_only_when_enabled_and_their_loss_is_not_a_danger() {
     assert_eq!(out.len(), 2);
     k.placed(0, StopKind::TakeProfit, tp, "t1".into(), T0);
     out.clear();
-    k.rejected("t1", -2021, &mut out);
+    k.rejected("t1", -2021, T0, &mut out);
     assert!(out.is_empty(), "{out:?}");
     let mut off = StopKeeper::new(params(), 1);
     off.reconcile(0, Some(target(977)), Some(tp), T0, &mut out);
     assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn a_stop_refused_for_nothing_to_reduce_closes_nothing_and_waits_a_second() {
+    let mut k = StopKeeper::new(params(), 1);
+    let mut out = Vec::new();
+    k.placed(0, StopKind::Stop, target(977), "s1".into(), T0);
+    k.rejected("s1", -2022, T0, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    k.reconcile(0, Some(target(977)), None, T0 + S / 2, &mut out);
+    assert!(out.is_empty(), "held: {out:?}");
+    k.reconcile(0, Some(target(977)), None, T0 + 2 * S, &mut out);
+    assert!(matches!(&out[..], [StopAction::Place { .. }]), "{out:?}");
+}
+
+#[test]
+fn in_a_calm_market_the_exchange_stop_keeps_a_minimum_distance() {
+    let p = StopParams {
+        min_extra_frac: 0.001,
+        ..params()
+    };
+    // 0.25 ATR (0.25) is more than 0.1 % of 98 (0.098): the ATR margin wins.
+    let t = stop_target(&long_plan(), 1.0, Qty(1000), &rules(), &p).unwrap();
+    assert_eq!(t.trigger, Price(977));
+    // With 1 % minimum: 98 - 0.98 = 97.02, down to the tick: 97.0.
+    let p = StopParams {
+        min_extra_frac: 0.01,
+        ..params()
+    };
+    let t = stop_target(&long_plan(), 1.0, Qty(1000), &rules(), &p).unwrap();
+    assert_eq!(t.trigger, Price(970));
 }

@@ -91,8 +91,13 @@ impl ExecCore {
                 Ok(())
             }
             VenueEvent::AlgoRejected { coid, code, msg } => {
-                tracing::error!(%coid, code, %msg, "a protective stop was refused by the exchange");
-                self.alerts += 1;
+                if code == REDUCE_ONLY_REJECTED {
+                    // The position closed before its stop arrived: nothing to protect.
+                    tracing::info!(%coid, "a stop found no position left to reduce");
+                } else {
+                    tracing::error!(%coid, code, %msg, "a protective stop was refused by the exchange");
+                    self.alerts += 1;
+                }
                 self.journal.append(&Record::Rejected {
                     client_order_id: coid.clone(),
                     code: code.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
@@ -102,7 +107,7 @@ impl ExecCore {
                 self.orders.remove(&coid);
                 let mut acts = std::mem::take(&mut self.actions);
                 if let Some(k) = &mut self.stops {
-                    k.rejected(&coid, code, &mut acts);
+                    k.rejected(&coid, code, now_ns, &mut acts);
                 }
                 self.run_stop_actions(&mut acts, now_ns)?;
                 self.actions = acts;

@@ -230,6 +230,7 @@ impl ExecCore {
         };
         self.journal.append_durable(&Record::Fill(fill))?;
         self.seen.insert((sym, t.trade_id));
+        self.fills_applied += 1;
         let fr = FillReport {
             symbol_id: sym,
             side,
@@ -292,6 +293,7 @@ impl ExecCore {
         };
         self.journal.append_durable(&Record::ExternalFill(rec))?;
         self.seen.insert((sym, t.trade_id));
+        self.fills_applied += 1;
         self.alerts += 1;
         tracing::error!(
             symbol = %self.symbol(sym),

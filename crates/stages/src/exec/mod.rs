@@ -185,6 +185,8 @@ pub struct ExecCore {
     stream_down_at_ms: u64,
     last_poll_ns: u64,
     alerts: u64,
+    /// Executions applied from the venue in this run (own and external).
+    fills_applied: u64,
     orders_sent: u64,
     refused: u64,
     entries_stopped: bool,
@@ -285,6 +287,7 @@ impl ExecCore {
             stream_down_at_ms: 0,
             last_poll_ns: 0,
             alerts: 0,
+            fills_applied: 0,
             orders_sent: 0,
             refused: 0,
             entries_stopped: false,

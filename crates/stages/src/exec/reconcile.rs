@@ -38,6 +38,7 @@ impl ExecCore {
         for (i, cap) in s.notional_caps.iter().enumerate() {
             self.risk.set_symbol_notional_cap(i as u32, *cap);
         }
+        let fills_before = self.fills_applied;
         let mut waiting: HashSet<String> = HashSet::new();
         let mut terminal: HashMap<String, OrderReport> = HashMap::new();
         // 1. In-flight orders and resting stops, as the exchange has them.
@@ -86,14 +87,23 @@ impl ExecCore {
             })?;
             waiting.insert(format!("q:{coid}"));
         }
-        // 2. The account's trades since the journal's last record (none to look for
-        // in an empty journal: nothing there is ours).
+        // 2. The account's trades since the journal's last record, on every symbol where
+        // this instance has something at stake (a position, an order in flight, a
+        // resting stop): what filled, triggered or was liquidated while it was down. A
+        // symbol with nothing of ours can only hold someone else's position, which the
+        // snapshot shows.
         if let Some(last) = last_ns {
             let now_ms = now_ns / 1_000_000;
             let since = (last / 1_000_000)
                 .saturating_sub(60_000)
                 .max(now_ms.saturating_sub(MAX_TRADE_LOOKBACK_MS));
             for sym in 0..self.cfg.symbols.len() as u32 {
+                let at_stake = self.risk.position(sym).is_some_and(|p| !p.is_flat())
+                    || in_flight.iter().any(|(_, s, _)| *s == sym)
+                    || resting.iter().any(|(_, s)| *s == sym);
+                if !at_stake {
+                    continue;
+                }
                 self.send(Command::FetchTrades {
                     symbol_id: sym,
                     order_id: None,
@@ -102,9 +112,7 @@ impl ExecCore {
                 waiting.insert(format!("t:{sym}"));
             }
         }
-        self.send(Command::Snapshot)?;
-        waiting.insert("s".into());
-        let mut snapshot = None;
+        let mut snapshot: Option<Box<crate::venue::AccountSnapshot>> = None;
         let mut outcomes = Vec::new();
         let end = Instant::now() + START_TIMEOUT;
         while !waiting.is_empty() {
@@ -138,8 +146,7 @@ impl ExecCore {
                 } => {
                     waiting.remove(&format!("t:{symbol_id}"));
                 }
-                VenueEvent::Snapshot(sn) => {
-                    waiting.remove("s");
+                VenueEvent::Snapshot(sn) if waiting.remove("s") => {
                     snapshot = Some(sn.clone());
                 }
                 VenueEvent::Failed {
@@ -160,8 +167,7 @@ impl ExecCore {
         }
         // Executions nobody here placed.
         self.settle_unattributed(now_ns, 0, &mut outcomes)?;
-        report.recovered_fills = outcomes.len() as u64;
-        report.outcomes.extend(outcomes);
+        report.outcomes.append(&mut outcomes);
         // In-flight orders the exchange finished: resolved with what they executed.
         for (coid, _, algo) in &in_flight {
             let Some(e) = self.journal.state().get(coid) else {
@@ -192,10 +198,43 @@ impl ExecCore {
             self.orders.remove(coid);
             report.settled += 1;
         }
-        let Some(snap) = snapshot else {
-            return Ok(());
+        // 3. Positions: the journal's against the exchange's (the start-up snapshot; a
+        // fresh one if they differ, since a stop may have triggered in between).
+        let mismatch = |core: &ExecCore, snap: &crate::venue::AccountSnapshot| {
+            (0..core.cfg.symbols.len() as u32).any(|sym| {
+                let ours = core.risk.position(sym).map_or(0.0, |p| p.size());
+                let theirs = snap
+                    .positions
+                    .iter()
+                    .find(|p| p.symbol_id == sym)
+                    .map_or(0.0, |p| p.amt);
+                (ours - theirs).abs() > 1e-9 * ours.abs().max(theirs.abs()).max(1.0)
+            })
         };
-        // 3. Positions: the journal's against the exchange's.
+        if mismatch(self, &s.account) {
+            self.send(Command::Snapshot)?;
+            waiting.insert("s".into());
+            while !waiting.is_empty() {
+                let Some(ev) = self.recv_until(end) else {
+                    return Err(StageError::Refused(Refusal::Step {
+                        step: "account snapshot",
+                        symbol: None,
+                        code: None,
+                        detail: "no answer from the venue".into(),
+                    }));
+                };
+                if let VenueEvent::Snapshot(sn) = &ev {
+                    if waiting.remove("s") {
+                        snapshot = Some(sn.clone());
+                    }
+                }
+                self.handle_event(ev, now_ns, &mut outcomes)?;
+            }
+            self.settle_unattributed(now_ns, 0, &mut outcomes)?;
+            report.outcomes.append(&mut outcomes);
+        }
+        report.recovered_fills = self.fills_applied - fills_before;
+        let snap = snapshot.map_or(s.account.clone(), |b| *b);
         for sym in 0..self.cfg.symbols.len() as u32 {
             let ours = self.risk.position(sym).map_or(0.0, |p| p.size());
             let theirs = snap

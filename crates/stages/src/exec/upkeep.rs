@@ -109,8 +109,8 @@ impl ExecCore {
         }
         let qty = rules.steps_to_qty(p.abs_steps());
         (
-            stop_target(plan, p.size(), qty, rules, sp.extra_atr),
-            take_profit_target(plan, p.size(), qty, rules, sp.extra_atr),
+            stop_target(plan, p.size(), qty, rules, &sp),
+            take_profit_target(plan, p.size(), qty, rules, &sp),
         )
     }
 

@@ -254,10 +254,36 @@ pub(super) async fn snapshot(
             });
         }
     }
-    let orders = client
-        .open_orders(None)
-        .await
-        .map_err(|e| step("open orders", None, &e))?;
+    // Per symbol (weight 1 each) rather than the whole account (weight 40) for up to
+    // 20 symbols: a restart must not eat the minute's request weight.
+    let per_symbol = symbols.len() <= 20;
+    let mut orders = Vec::new();
+    let mut algos = Vec::new();
+    if per_symbol {
+        for sym in symbols {
+            orders.extend(
+                client
+                    .open_orders(Some(sym))
+                    .await
+                    .map_err(|e| step("open orders", Some(sym), &e))?,
+            );
+            algos.extend(
+                client
+                    .open_algo_orders(Some(sym))
+                    .await
+                    .map_err(|e| step("open conditional orders", Some(sym), &e))?,
+            );
+        }
+    } else {
+        orders = client
+            .open_orders(None)
+            .await
+            .map_err(|e| step("open orders", None, &e))?;
+        algos = client
+            .open_algo_orders(None)
+            .await
+            .map_err(|e| step("open conditional orders", None, &e))?;
+    }
     let open_orders = orders
         .iter()
         .filter_map(|o| {
@@ -268,10 +294,6 @@ pub(super) async fn snapshot(
             })
         })
         .collect();
-    let algos = client
-        .open_algo_orders(None)
-        .await
-        .map_err(|e| step("open conditional orders", None, &e))?;
     let open_algos = algos
         .iter()
         .filter_map(|a| {
