@@ -226,3 +226,44 @@ pub fn http_get_json(port: u16, path: &str) -> Option<serde_json::Value> {
 pub fn stage<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     &v["stages"][name]
 }
+
+/// `POST path` with a JSON body on 127.0.0.1:`port`; the status code and the body as JSON.
+pub fn http_post_json(port: u16, path: &str, body: &str) -> Option<(u16, serde_json::Value)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let code: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = body;
+        loop {
+            let (len, tail) = rest.split_once("\r\n")?;
+            let n = usize::from_str_radix(len.trim(), 16).ok()?;
+            if n == 0 {
+                break;
+            }
+            out.push_str(tail.get(..n)?);
+            rest = tail.get(n + 2..)?;
+        }
+        out
+    } else {
+        body.to_string()
+    };
+    Some((
+        code,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    ))
+}

@@ -21,6 +21,17 @@ pub enum Fault {
         /// Milliseconds.
         ms: u64,
     },
+    /// Delay requests to one path by `ms` (0 clears it), e.g. hold every
+    /// `POST /fapi/v1/algoOrder` so a test can kill the client while its stop is in
+    /// flight: `{"kind":"delay_path","path":"/fapi/v1/algoOrder","ms":5000}`. A request
+    /// whose connection closes while it is held is never executed (the server drops
+    /// it), as a request lost on the way would be.
+    DelayPath {
+        /// The path (`/fapi/v1/algoOrder`).
+        path: String,
+        /// Milliseconds.
+        ms: u64,
+    },
     /// Send `count` malformed text frames on every market connection.
     MalformedFrames {
         /// How many.
@@ -63,4 +74,6 @@ pub struct RestFaults {
     pub statuses: std::collections::VecDeque<u16>,
     /// Added latency per request.
     pub delay_ms: u64,
+    /// Added latency per path.
+    pub path_delay_ms: std::collections::HashMap<String, u64>,
 }

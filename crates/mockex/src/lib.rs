@@ -461,6 +461,15 @@ pub(crate) fn inject(sh: &Shared, f: Fault) -> std::result::Result<(), ApiError>
                     .extend(std::iter::repeat_n(status, count as usize));
             }
         }
+        Fault::DelayPath { path, ms } => {
+            if let Ok(mut rf) = sh.rest_faults.lock() {
+                if ms == 0 {
+                    rf.path_delay_ms.remove(&path);
+                } else {
+                    rf.path_delay_ms.insert(path, ms);
+                }
+            }
+        }
         Fault::Delay { ms } => {
             if let Ok(mut rf) = sh.rest_faults.lock() {
                 rf.delay_ms = ms;

@@ -210,7 +210,11 @@ pub(crate) async fn handle(
     if let Some(mock) = path.strip_prefix("/mock/") {
         return mock_route(&sh, &method, mock, &query_raw, &body_raw);
     }
-    let delay = sh.rest_faults.lock().map(|f| f.delay_ms).unwrap_or(0);
+    let delay = sh
+        .rest_faults
+        .lock()
+        .map(|f| f.delay_ms + f.path_delay_ms.get(&path).copied().unwrap_or(0))
+        .unwrap_or(0);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }

@@ -189,6 +189,26 @@ impl RiskEngine {
         }
     }
 
+    /// Re-bases the account after the journal's fills were replayed into this engine:
+    /// the wallet becomes the venue's (when known: replaying fills onto a starting
+    /// equity that already contains them would count them twice), the peak is the
+    /// journaled peak or today's equity — never a peak the replay passed through on
+    /// the way, which would invent a drawdown —, the day's starting equity is the
+    /// journaled one while it is still that UTC day, and the kill switch is restored.
+    pub fn rebase(&mut self, wallet: Option<f64>, persisted: Option<&PersistedRisk>, now_ns: u64) {
+        if let Some(w) = wallet.filter(|w| w.is_finite()) {
+            self.cash = w;
+        }
+        let eq = self.equity();
+        let today = now_ns / NS_PER_DAY;
+        self.peak_equity = eq;
+        self.day = today;
+        self.day_start_equity = eq;
+        if let Some(s) = persisted {
+            self.restore(s, now_ns);
+        }
+    }
+
     /// Restores journaled state after the journal's fills were replayed: the peak
     /// equity never goes down, the day's starting equity is kept while it is the same
     /// UTC day as `now_ns`, the kill switch is restored.

@@ -137,7 +137,22 @@ pub fn pid_alive(pid: u32) -> bool {
     // SAFETY: kill with signal 0 performs only the permission/existence check and sends
     // nothing; it has no memory-safety preconditions.
     let rc = unsafe { libc::kill(pid as i32, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // A zombie (dead, not yet reaped by its parent) still answers signal 0: a launcher
+    // killed by a test or a shell that has not waited for it would otherwise look alive
+    // to its stages forever.
+    exists && !is_zombie(pid)
+}
+
+/// The process has exited and waits to be reaped (`Z` or `X` in /proc/<pid>/stat).
+fn is_zombie(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) S ...`: the state follows the last ')' (comm may contain parentheses).
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|state| matches!(state, "Z" | "X"))
 }
 
 /// Sends `sig` to process `pid` (used by the launcher to stop or kill its children).
@@ -152,5 +167,26 @@ pub fn send_signal(pid: u32, sig: i32) -> std::io::Result<()> {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_exited_unreaped_process_is_not_alive() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Exited but not waited for: a zombie, which still answers signal 0.
+        let dead = (0..200).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            !pid_alive(pid)
+        });
+        assert!(dead, "a zombie counted as alive");
+        child.wait().unwrap();
+        assert!(pid_alive(std::process::id()));
+        assert!(!pid_alive(0));
     }
 }

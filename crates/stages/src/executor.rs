@@ -366,6 +366,15 @@ fn publish_figures(ctx: &StageCtx, core: &ExecCore) {
     f[fig::REFUSED] = core.refused() as f64;
     f[fig::MAX_DRAWDOWN_USD] = s.max_drawdown_usd;
     f[fig::KILL_SWITCH] = if core.risk().kill_switch() { 1.0 } else { 0.0 };
+    f[fig::ALERTS] = core.alerts() as f64;
+    f[fig::STREAM_UP] = if core.stream_up() { 1.0 } else { 0.0 };
+    f[fig::OPEN_STOPS] = core.open_stops() as f64;
+    f[fig::LAUNCH] = core.launch() as f64;
+    f[fig::ENTRIES_STOPPED] = if core.entries_stopped() { 1.0 } else { 0.0 };
+    f[fig::FUNDING] = s.funding;
+    f[fig::WALLET] = core.risk().wallet_balance();
+    f[fig::PEAK_EQUITY] = core.risk().persisted().peak_equity;
+    f[fig::BLOCKED_SYMBOLS] = core.blocks().iter().filter(|b| **b != 0).count() as f64;
     ctx.inst.control.set_trading(&f);
     ctx.inst.control.set_positions(&core.position_rows());
 }

@@ -105,6 +105,13 @@ pub fn run(mcfg: MockConfig, attach: Option<(&Config, u64)>) -> Result<()> {
                     if !i2.control.owner_alive() {
                         tracing::warn!("the launcher is gone; stopping the mock exchange");
                         t2.store(true, Ordering::Relaxed);
+                        // A graceful stop waits for connections to close; an orphan
+                        // venue must not outlive that wait.
+                        std::thread::spawn(|| {
+                            std::thread::sleep(Duration::from_secs(5));
+                            tracing::warn!("the mock exchange did not stop within 5 s; exiting");
+                            std::process::exit(0);
+                        });
                     }
                     std::thread::sleep(Duration::from_millis(hb_ms.max(1)));
                 }

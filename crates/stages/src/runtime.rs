@@ -295,4 +295,23 @@ pub mod fig {
     pub const MAX_DRAWDOWN_USD: usize = 17;
     /// Kill switch engaged (1/0).
     pub const KILL_SWITCH: usize = 18;
+    /// Alerts raised (fills of orders not placed here, stops that failed, positions
+    /// the journal could not explain).
+    pub const ALERTS: usize = 19;
+    /// The user-data stream is up (1/0; always 1 with the simulated venue).
+    pub const STREAM_UP: usize = 20;
+    /// Conditional orders (stops, take-profits) resting on the exchange.
+    pub const OPEN_STOPS: usize = 21;
+    /// This run's launch nonce.
+    pub const LAUNCH: usize = 22;
+    /// Entries stopped by command (1/0).
+    pub const ENTRIES_STOPPED: usize = 23;
+    /// Funding received (negative: paid).
+    pub const FUNDING: usize = 24;
+    /// Wallet balance (the venue's, once known).
+    pub const WALLET: usize = 25;
+    /// Highest equity seen (journaled: it outlives a launch).
+    pub const PEAK_EQUITY: usize = 26;
+    /// Symbols whose entries are blocked (foreign position, not trading, diverged).
+    pub const BLOCKED_SYMBOLS: usize = 27;
 }

@@ -162,6 +162,15 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
             "orders": f[fig::ORDERS],
             "refused": f[fig::REFUSED],
             "kill_switch": f[fig::KILL_SWITCH] != 0.0,
+            "alerts": f[fig::ALERTS],
+            "user_stream_up": f[fig::STREAM_UP] != 0.0,
+            "open_stops": f[fig::OPEN_STOPS],
+            "launch": f[fig::LAUNCH],
+            "entries_stopped": f[fig::ENTRIES_STOPPED] != 0.0,
+            "funding": f[fig::FUNDING],
+            "wallet": f[fig::WALLET],
+            "peak_equity": f[fig::PEAK_EQUITY],
+            "blocked_symbols": f[fig::BLOCKED_SYMBOLS],
         })
     });
     let ml = ctl.ml().map(|f| {
@@ -326,6 +335,19 @@ pub fn status_text(v: &Value) -> String {
             g(tr, "profit_factor").as_f64().unwrap_or(0.0),
             g(tr, "max_drawdown").as_f64().unwrap_or(0.0),
             t(tr, "open_positions"),
+        ));
+        out.push_str(&format!(
+            "account: wallet {:.2}  equity {:.2}  peak {:.2}  funding {:.2}  stops on exchange {}  user stream {}  alerts {}  blocked symbols {}{}{}\n",
+            g(tr, "wallet").as_f64().unwrap_or(0.0),
+            g(tr, "equity").as_f64().unwrap_or(0.0),
+            g(tr, "peak_equity").as_f64().unwrap_or(0.0),
+            g(tr, "funding").as_f64().unwrap_or(0.0),
+            t(tr, "open_stops"),
+            if g(tr, "user_stream_up").as_bool().unwrap_or(false) { "up" } else { "DOWN" },
+            t(tr, "alerts"),
+            t(tr, "blocked_symbols"),
+            if g(tr, "kill_switch").as_bool().unwrap_or(false) { "  KILL SWITCH ON" } else { "" },
+            if g(tr, "entries_stopped").as_bool().unwrap_or(false) { "  ENTRIES STOPPED" } else { "" },
         ));
     }
     if let Some(ml) = v.get("ml").filter(|t| !t.is_null()) {

@@ -82,16 +82,13 @@ impl ExecCore {
             }
         }
         if let Some(s) = risk_state {
-            self.risk.restore(
-                &shmtrader_risk::PersistedRisk {
-                    peak_equity: s.peak_equity,
-                    day: s.day,
-                    day_start_equity: s.day_start_equity,
-                    kill_switch: s.kill_switch,
-                    drawdown_halted: s.halted,
-                },
-                s.ts_ns,
-            );
+            self.restored = Some(shmtrader_risk::PersistedRisk {
+                peak_equity: s.peak_equity,
+                day: s.day,
+                day_start_equity: s.day_start_equity,
+                kill_switch: s.kill_switch,
+                drawdown_halted: s.halted,
+            });
             self.cmd_kill = s.kill_switch;
         }
         // Remember which exchange ids are ours.

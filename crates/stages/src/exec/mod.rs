@@ -195,6 +195,8 @@ pub struct ExecCore {
     flatten: Option<FlattenJob>,
     persisted: PersistedRisk,
     persisted_at_ns: u64,
+    /// The risk state the journal held at start.
+    restored: Option<PersistedRisk>,
     actions: Vec<StopAction>,
     live_banner: Option<String>,
 }
@@ -302,6 +304,7 @@ impl ExecCore {
                 drawdown_halted: false,
             },
             persisted_at_ns: 0,
+            restored: None,
             actions: Vec::with_capacity(8),
             live_banner: None,
             cfg,
@@ -322,7 +325,11 @@ impl ExecCore {
         core.orders_sent = core.journal.state().len() as u64;
         match startup {
             Some(s) => core.reconcile_at_start(s, now_ns, &mut report)?,
-            None => core.settle_paper_in_flight(now_ns, &mut report)?,
+            None => {
+                core.settle_paper_in_flight(now_ns, &mut report)?;
+                let restored = core.restored;
+                core.risk.rebase(None, restored.as_ref(), now_ns);
+            }
         }
         core.journal.sync()?;
         core.persist_risk(now_ns, true)?;

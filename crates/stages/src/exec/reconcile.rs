@@ -260,8 +260,10 @@ impl ExecCore {
                 self.block(sym, block::FOREIGN, true);
             }
         }
-        // Equity is the account's.
-        self.risk.set_wallet_balance(snap.wallet);
+        // Equity is the account's; the peak and the day's start are the journal's.
+        let restored = self.restored;
+        self.risk
+            .rebase(Some(snap.wallet), restored.as_ref(), now_ns);
         // 4. Stops: adopt what rests, then give every own position its stop.
         let resting_now: HashSet<&str> = snap.open_algos.iter().map(|a| a.coid.as_str()).collect();
         let tag = instance_tag(&self.cfg.instance);
