@@ -602,3 +602,54 @@ fn live_needs_both_the_mode_and_the_flag() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("mode = \"live\""), "{e}");
 }
+
+#[test]
+fn flatten_asks_the_executor_to_close_every_position_and_cancel_its_stops() {
+    let d = Demo::new("flat", &[]);
+    let child = d.run(
+        60,
+        &[
+            ("SHMTRADER_RISK__MAX_HOLD_MS", "60000"),
+            ("SHMTRADER_RISK__ALLOW_REVERSE", "false"),
+        ],
+    );
+    poll(Duration::from_secs(20), || d.protected_position())
+        .expect("a position with its stop resting");
+    let out = cmd(&["flatten", "--instance", &d.inst, "--timeout", "20"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "flatten failed:\n{text}");
+    assert!(text.contains("closed"), "{text}");
+    // Flat on the venue, nothing resting, and no new entries until `resume`.
+    assert!(d.positions().is_empty(), "positions left: {:?}", d.positions());
+    assert!(d.resting_stops().is_empty(), "stops left: {:?}", d.resting_stops());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(d.positions().is_empty(), "an entry after flatten: {:?}", d.positions());
+    let st = status(&d.inst).expect("status");
+    assert_eq!(st["trading"]["entries_stopped"], true, "{}", st["trading"]);
+    let out = cmd(&["resume", "--instance", &d.inst, "--timeout", "20"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resumed = poll(Duration::from_secs(3), || {
+        let st = status(&d.inst)?;
+        (st["trading"]["entries_stopped"] == false).then_some(())
+    });
+    assert!(resumed.is_some());
+    shmtrader_shm::send_signal(child.id(), 15).unwrap();
+    let out = finish(child, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
