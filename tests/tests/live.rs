@@ -529,9 +529,26 @@ fn a_listen_key_that_expires_mid_run_loses_no_fill() {
 #[test]
 fn a_liquidation_by_the_venue_is_reconciled_and_its_stop_cancelled() {
     let d = Demo::new("liq", &[]);
-    let child = d.run(40, &[("SHMTRADER_RISK__MAX_HOLD_MS", "60000")]);
-    let (sym, _) = poll(Duration::from_secs(20), || d.protected_position())
+    let child = d.run(
+        40,
+        &[
+            ("SHMTRADER_RISK__MAX_HOLD_MS", "60000"),
+            ("SHMTRADER_RISK__ALLOW_REVERSE", "false"),
+        ],
+    );
+    poll(Duration::from_secs(20), || d.protected_position())
         .expect("a position with its stop resting");
+    // No new entries from here, so the symbol's stop can only go because its position
+    // went.
+    let out = cmd(&["stop-entries", "--instance", &d.inst, "--timeout", "20"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (sym, _) = d.protected_position().expect("still protected");
     let (code, body) = d.post("/mock/liquidate", &format!(r#"{{"symbol":"{sym}"}}"#));
     assert_eq!(code, 200, "{body}");
     // The executor applies the venue's fill, raises an alert and cancels the stop of a
@@ -543,7 +560,8 @@ fn a_liquidation_by_the_venue_is_reconciled_and_its_stop_cancelled() {
     });
     assert!(
         done.is_some(),
-        "no alert or the stop stayed: stops {:?}",
+        "no alert ({}) or the stop stayed: stops {:?}",
+        trading_figs(&d.inst)[shmtrader_stages::runtime::fig::ALERTS],
         d.resting_stops()
     );
     let liquidated = journal_records(&d.journal()).iter().any(|r| {
@@ -626,10 +644,22 @@ fn flatten_asks_the_executor_to_close_every_position_and_cancel_its_stops() {
     assert!(out.status.success(), "flatten failed:\n{text}");
     assert!(text.contains("closed"), "{text}");
     // Flat on the venue, nothing resting, and no new entries until `resume`.
-    assert!(d.positions().is_empty(), "positions left: {:?}", d.positions());
-    assert!(d.resting_stops().is_empty(), "stops left: {:?}", d.resting_stops());
+    assert!(
+        d.positions().is_empty(),
+        "positions left: {:?}",
+        d.positions()
+    );
+    assert!(
+        d.resting_stops().is_empty(),
+        "stops left: {:?}",
+        d.resting_stops()
+    );
     std::thread::sleep(Duration::from_secs(2));
-    assert!(d.positions().is_empty(), "an entry after flatten: {:?}", d.positions());
+    assert!(
+        d.positions().is_empty(),
+        "an entry after flatten: {:?}",
+        d.positions()
+    );
     let st = status(&d.inst).expect("status");
     assert_eq!(st["trading"]["entries_stopped"], true, "{}", st["trading"]);
     let out = cmd(&["resume", "--instance", &d.inst, "--timeout", "20"])

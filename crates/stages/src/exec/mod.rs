@@ -681,3 +681,6 @@ pub const MAX_OPEN_CONDITIONALS: usize = 200;
 
 /// Exit reason for a fill of an exchange-held stop.
 pub(crate) const STOP_EXIT: ExitReason = ExitReason::Stop;
+
+#[cfg(test)]
+mod tests;
