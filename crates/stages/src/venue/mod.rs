@@ -16,6 +16,7 @@
 //! the stream or from REST (`userTrades`) while the stream was down.
 
 mod io;
+mod requests;
 mod startup;
 
 pub use io::{VenueHandle, VenueSettings, Wake};
