@@ -641,7 +641,21 @@ fn flatten_asks_the_executor_to_close_every_position_and_cancel_its_stops() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "flatten failed:\n{text}");
+    if !out.status.success() {
+        // What the venue and the executor saw, for the failure message.
+        let venue = (d.positions(), d.resting_stops());
+        shmtrader_shm::send_signal(child.id(), 15).unwrap();
+        let run = finish(child, Duration::from_secs(60));
+        let log: Vec<String> = String::from_utf8_lossy(&run.stderr)
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("flatten"))
+            .map(str::to_string)
+            .collect();
+        panic!(
+            "flatten failed:\n{text}\nvenue positions and stops: {venue:?}\nrun log:\n{}",
+            log.join("\n")
+        );
+    }
     assert!(text.contains("closed"), "{text}");
     // Flat on the venue, nothing resting, and no new entries until `resume`.
     assert!(

@@ -12,32 +12,15 @@
 use shmtrader_core::instrument::catalog::{Listing, LISTINGS};
 use shmtrader_core::instrument::Rounding;
 
-/// One listed perpetual: its exchange rules (from the shared catalog, so the mock lists
-/// exactly the rules every offline component uses) and the synthetic market's knobs.
+/// One listed perpetual: its exchange rules (the shared catalog's [`Listing`], reached
+/// through `Deref`, so the mock lists exactly the rules every offline component uses)
+/// and the synthetic market's knobs.
 #[derive(Debug, Clone, Copy)]
 pub struct SymbolSpec {
-    /// `BTCUSDT`.
-    pub symbol: &'static str,
-    /// `BTC`.
-    pub base: &'static str,
-    /// Decimals of a price string (Binance `pricePrecision`).
-    pub price_dp: u32,
-    /// Tick size in price units.
-    pub tick: i64,
-    /// Decimals of a quantity string (`quantityPrecision`).
-    pub qty_dp: u32,
-    /// Step size in quantity units.
-    pub step: i64,
-    /// LOT_SIZE minQty in quantity units.
-    pub min_qty: i64,
-    /// LOT_SIZE maxQty in quantity units.
-    pub max_qty: i64,
-    /// MARKET_LOT_SIZE maxQty in quantity units.
-    pub market_max_qty: i64,
-    /// MIN_NOTIONAL in USDT.
+    /// The catalog's listing: symbol, filters in integer units, leverage, listing date.
+    pub listing: &'static Listing,
+    /// MIN_NOTIONAL in USDT (the listing's, as the mock's money is `f64`).
     pub min_notional: f64,
-    /// Maximum leverage (first bracket).
-    pub max_leverage: u32,
     /// Synthetic start price.
     pub base_price: f64,
     /// Synthetic annualised volatility in the calm regime.
@@ -46,8 +29,13 @@ pub struct SymbolSpec {
     pub activity: f64,
     /// Median synthetic aggTrade size in base units.
     pub median_qty: f64,
-    /// Listing date (ms) for exchangeInfo.
-    pub onboard_ms: u64,
+}
+
+impl std::ops::Deref for SymbolSpec {
+    type Target = Listing;
+    fn deref(&self) -> &Listing {
+        self.listing
+    }
 }
 
 /// The synthetic market's knobs per listed symbol: start price, calm-regime annual
@@ -65,28 +53,18 @@ const SYNTH: [(&str, f64, f64, f64, f64); 10] = [
     ("AVAXUSDT", 27.0, 0.90, 0.01, 15.0),
 ];
 
-fn from_listing(l: &Listing) -> SymbolSpec {
+fn from_listing(l: &'static Listing) -> SymbolSpec {
     let (base_price, vol_annual, activity, median_qty) = SYNTH
         .iter()
         .find(|s| s.0 == l.symbol)
         .map_or((100.0, 0.8, 0.01, 1.0), |s| (s.1, s.2, s.3, s.4));
     SymbolSpec {
-        symbol: l.symbol,
-        base: l.base,
-        price_dp: l.price_dp,
-        tick: l.tick,
-        qty_dp: l.qty_dp,
-        step: l.step,
-        min_qty: l.min_qty,
-        max_qty: l.max_qty,
-        market_max_qty: l.market_max_qty,
+        listing: l,
         min_notional: l.min_notional_usdt as f64,
-        max_leverage: l.max_leverage,
         base_price,
         vol_annual,
         activity,
         median_qty,
-        onboard_ms: l.onboard_ms,
     }
 }
 

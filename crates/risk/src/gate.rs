@@ -199,6 +199,58 @@ impl RefuseReason {
         }
     }
 
+    /// One reason of each kind, in code order (codes 1..=18): lets a reader of the
+    /// control segment name a code without a second table.
+    pub const ALL: [RefuseReason; 18] = [
+        RefuseReason::KillSwitch,
+        RefuseReason::InvalidRequest,
+        RefuseReason::EntryPending,
+        RefuseReason::ExitPending,
+        RefuseReason::AlreadyPositioned,
+        RefuseReason::OppositePosition,
+        RefuseReason::MaxConcurrentPositions { open: 0, max: 0 },
+        RefuseReason::MaxSymbolNotional {
+            would_be_usd: 0.0,
+            max_usd: 0.0,
+        },
+        RefuseReason::Correlated {
+            other_symbol: 0,
+            correlation: 0.0,
+        },
+        RefuseReason::MaxDrawdown {
+            drawdown: 0.0,
+            max: 0.0,
+        },
+        RefuseReason::DailyLossLimit {
+            loss_usd: 0.0,
+            limit_usd: 0.0,
+        },
+        RefuseReason::VolatilityUnknown,
+        RefuseReason::InsufficientMargin {
+            required_usd: 0.0,
+            available_usd: 0.0,
+        },
+        RefuseReason::BelowMinQty {
+            qty: 0.0,
+            min_qty: 0.0,
+        },
+        RefuseReason::BelowMinNotional {
+            notional_usd: 0.0,
+            min_notional_usd: 0.0,
+        },
+        RefuseReason::SymbolBlocked,
+        RefuseReason::OrderRate,
+        RefuseReason::NoStopCapacity,
+    ];
+
+    /// The snake_case name of a [`code`](Self::code), `None` for an unknown code.
+    pub fn name_of_code(code: u8) -> Option<&'static str> {
+        RefuseReason::ALL
+            .iter()
+            .find(|r| r.code() == code)
+            .map(|r| r.as_str())
+    }
+
     /// Short snake_case name (metrics label).
     pub const fn as_str(&self) -> &'static str {
         match self {
@@ -308,4 +360,19 @@ pub struct FillReport {
     /// The exchange's realized PnL of this execution (`rp`), when it came from the
     /// venue: the account's own figure replaces the locally computed one.
     pub realized_pnl: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RefuseReason;
+
+    #[test]
+    fn every_refusal_code_is_listed_once_and_named() {
+        for (i, r) in RefuseReason::ALL.iter().enumerate() {
+            assert_eq!(r.code() as usize, i + 1, "{r:?} out of code order");
+            assert_eq!(RefuseReason::name_of_code(r.code()), Some(r.as_str()));
+        }
+        assert_eq!(RefuseReason::name_of_code(0), None);
+        assert_eq!(RefuseReason::name_of_code(19), None);
+    }
 }

@@ -36,12 +36,13 @@ pub fn exec_settings(cfg: &Config, segments_created_ns: u64) -> ExecSettings {
         symbols: cfg.symbols.clone(),
         journal_dir: PathBuf::from(&e.journal_dir),
         risk: risk_params(cfg),
-        budget: BudgetLimits {
+        // The simulated venue has no request limits: the budget guards a real one.
+        budget: exchange.then_some(BudgetLimits {
             orders_10s: e.max_orders_per_10s,
             orders_1m: e.max_orders_per_min,
             weight_1m: e.max_weight_per_min,
             entry_share: e.entry_budget,
-        },
+        }),
         stops: (exchange && e.exchange_stops).then_some(StopParams {
             extra_atr: e.stop_extra_atr,
             min_extra_frac: e.stop_min_distance_bps / 10_000.0,
@@ -57,6 +58,9 @@ pub fn exec_settings(cfg: &Config, segments_created_ns: u64) -> ExecSettings {
         segments_created_ns,
     }
 }
+
+/// Refused signals are summed up by reason in the log this often.
+const REFUSAL_LOG_NS: u64 = 10_000_000_000;
 
 /// Runs until asked to stop, then drains its inputs.
 pub fn run(mut ctx: StageCtx) -> Result<()> {
@@ -116,6 +120,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     let mut closed: Vec<Outcome> = Vec::with_capacity(16);
     ctx.running();
     let mut last_figs = 0u64;
+    let mut last_refusal_log = mono_ns();
     let mut cmd_seq = 0u64;
     let push = |outcomes: &mut shmtrader_shm::Producer<Outcome>, closed: &[Outcome]| {
         for o in closed {
@@ -225,11 +230,20 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             closed.clear();
             core.housekeeping(wall, &mut closed)?;
             push(&mut outcomes, &closed);
-            if let Some((seq, report)) = core.poll_command(wall) {
+            if let Some((seq, report)) = core.poll_command(wall)? {
                 complete(&inst, seq, &report);
             }
             publish_figures(&ctx, &core);
             last_figs = now;
+            if now.saturating_sub(last_refusal_log) >= REFUSAL_LOG_NS {
+                if let Some(why) = core.take_refusals() {
+                    tracing::info!(
+                        "signals refused in the last {} s: {why}",
+                        REFUSAL_LOG_NS / 1_000_000_000
+                    );
+                }
+                last_refusal_log = now;
+            }
         }
         ctx.heartbeat();
         if did == 0 {
@@ -375,6 +389,7 @@ fn publish_figures(ctx: &StageCtx, core: &ExecCore) {
     f[fig::WALLET] = core.risk().wallet_balance();
     f[fig::PEAK_EQUITY] = core.risk().persisted().peak_equity;
     f[fig::BLOCKED_SYMBOLS] = core.blocks().iter().filter(|b| **b != 0).count() as f64;
+    f[fig::LAST_REFUSAL] = f64::from(core.last_refusal());
     ctx.inst.control.set_trading(&f);
     ctx.inst.control.set_positions(&core.position_rows());
 }

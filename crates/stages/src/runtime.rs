@@ -314,4 +314,6 @@ pub mod fig {
     pub const PEAK_EQUITY: usize = 26;
     /// Symbols whose entries are blocked (foreign position, not trading, diverged).
     pub const BLOCKED_SYMBOLS: usize = 27;
+    /// Code of the last refused signal's reason (`RefuseReason::code`; 0: none yet).
+    pub const LAST_REFUSAL: usize = 28;
 }

@@ -161,6 +161,7 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
             "open_positions": f[fig::OPEN],
             "orders": f[fig::ORDERS],
             "refused": f[fig::REFUSED],
+            "last_refusal": shmtrader_risk::RefuseReason::name_of_code(f[fig::LAST_REFUSAL] as u8),
             "kill_switch": f[fig::KILL_SWITCH] != 0.0,
             "alerts": f[fig::ALERTS],
             "user_stream_up": f[fig::STREAM_UP] != 0.0,
@@ -326,7 +327,7 @@ pub fn status_text(v: &Value) -> String {
     }
     if let Some(tr) = v.get("trading").filter(|t| !t.is_null()) {
         out.push_str(&format!(
-            "\ntrading: trades {}  win rate {:.1}%  realized {:.2}  unrealized {:.2}  fees {:.2}  PF {:.2}  max DD {:.2}  open {}\n",
+            "\ntrading: trades {}  win rate {:.1}%  realized {:.2}  unrealized {:.2}  fees {:.2}  PF {:.2}  max DD {:.2}  open {}  refused {}{}\n",
             t(tr, "trades"),
             g(tr, "win_rate").as_f64().unwrap_or(0.0) * 100.0,
             g(tr, "realized_pnl").as_f64().unwrap_or(0.0),
@@ -335,6 +336,11 @@ pub fn status_text(v: &Value) -> String {
             g(tr, "profit_factor").as_f64().unwrap_or(0.0),
             g(tr, "max_drawdown").as_f64().unwrap_or(0.0),
             t(tr, "open_positions"),
+            t(tr, "refused"),
+            g(tr, "last_refusal")
+                .as_str()
+                .map(|r| format!(" (last: {r})"))
+                .unwrap_or_default(),
         ));
         out.push_str(&format!(
             "account: wallet {:.2}  equity {:.2}  peak {:.2}  funding {:.2}  stops on exchange {}  user stream {}  alerts {}  blocked symbols {}{}{}\n",

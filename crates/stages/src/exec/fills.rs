@@ -198,6 +198,29 @@ impl ExecCore {
         now_ns: u64,
         out: &mut Vec<Outcome>,
     ) -> Result<()> {
+        let Some(sym) = self.journal.state().get(coid).map(|e| e.intent.symbol_id) else {
+            return Ok(());
+        };
+        if self.journal.state().has_fill(coid, t.trade_id) {
+            self.seen.insert((sym, t.trade_id));
+            return Ok(());
+        }
+        self.journal_and_apply(coid, t, t.ts_ms.saturating_mul(1_000_000), out)?;
+        self.seen.insert((sym, t.trade_id));
+        self.fills_applied += 1;
+        self.check_complete(coid, now_ns)?;
+        self.reconcile_stops(sym, now_ns)
+    }
+
+    /// The one way an execution of an own order (venue or paper) becomes a journaled
+    /// [`Fill`] and a position change: durable first, then the risk engine.
+    fn journal_and_apply(
+        &mut self,
+        coid: &str,
+        t: &TradeReport,
+        ts_ns: u64,
+        out: &mut Vec<Outcome>,
+    ) -> Result<()> {
         let Some(e) = self.journal.state().get(coid) else {
             return Ok(());
         };
@@ -207,14 +230,12 @@ impl ExecCore {
             (e.intent.launch, e.intent.signal_seq),
             e.intent.order_type.is_conditional(),
         );
-        if self.journal.state().has_fill(coid, t.trade_id) {
-            self.seen.insert((sym, t.trade_id));
-            return Ok(());
-        }
         let rules = self
             .rules_of(sym)
             .ok_or(StageError::NoSlot { idx: sym as usize })?
             .clone();
+        // The paper broker knows no realized PnL (NaN): the risk engine computes it.
+        let realized = t.realized_pnl.is_finite().then_some(t.realized_pnl);
         let fill = Fill {
             client_order_id: coid.to_string(),
             trade_id: t.trade_id,
@@ -222,20 +243,18 @@ impl ExecCore {
             price: f64_dec("fill price", t.price)?,
             fee: f64_dec("fill fee", t.fee_usdt)?,
             maker: t.maker,
-            ts_ns: t.ts_ms.saturating_mul(1_000_000),
-            realized_pnl: Some(f64_dec("realized pnl", t.realized_pnl)?),
+            ts_ns,
+            realized_pnl: realized.map(|r| f64_dec("realized pnl", r)).transpose()?,
         };
         self.journal.append_durable(&Record::Fill(fill))?;
-        self.seen.insert((sym, t.trade_id));
-        self.fills_applied += 1;
         let fr = FillReport {
             symbol_id: sym,
             side,
             qty: rules.qty_f64(t.qty),
             price: t.price,
             fee: t.fee_usdt,
-            ts_ns: t.ts_ms.saturating_mul(1_000_000),
-            realized_pnl: Some(t.realized_pnl),
+            ts_ns,
+            realized_pnl: realized,
         };
         if let Some(o) = self.apply_to_risk(&fr, Some(origin), conditional)? {
             out.push(o);
@@ -243,8 +262,7 @@ impl ExecCore {
         if let Some(o) = self.orders.get_mut(coid) {
             o.applied = Qty(o.applied.0 + t.qty.0);
         }
-        self.check_complete(coid, now_ns)?;
-        self.reconcile_stops(sym, now_ns)
+        Ok(())
     }
 
     /// Journals and applies an execution of an order this instance did not place, and
@@ -423,57 +441,10 @@ impl ExecCore {
             if let Some(o) = self.orders.get_mut(&coid) {
                 o.final_qty = Some(trade.qty);
             }
-            self.apply_paper_fill(&coid, &trade, pf.ts_ns, out)?;
+            self.journal_and_apply(&coid, &trade, pf.ts_ns, out)?;
+            self.check_complete(&coid, pf.ts_ns)?;
         }
         Ok(())
-    }
-
-    fn apply_paper_fill(
-        &mut self,
-        coid: &str,
-        t: &TradeReport,
-        ts_ns: u64,
-        out: &mut Vec<Outcome>,
-    ) -> Result<()> {
-        let Some(e) = self.journal.state().get(coid) else {
-            return Ok(());
-        };
-        let (sym, side, origin) = (
-            e.intent.symbol_id,
-            e.intent.side,
-            (e.intent.launch, e.intent.signal_seq),
-        );
-        let rules = self
-            .rules_of(sym)
-            .ok_or(StageError::NoSlot { idx: sym as usize })?
-            .clone();
-        let fill = Fill {
-            client_order_id: coid.to_string(),
-            trade_id: t.trade_id,
-            qty: qty_dec(&rules, t.qty),
-            price: f64_dec("fill price", t.price)?,
-            fee: f64_dec("fill fee", t.fee_usdt)?,
-            maker: false,
-            ts_ns,
-            realized_pnl: None,
-        };
-        self.journal.append_durable(&Record::Fill(fill))?;
-        let fr = FillReport {
-            symbol_id: sym,
-            side,
-            qty: rules.qty_f64(t.qty),
-            price: t.price,
-            fee: t.fee_usdt,
-            ts_ns,
-            realized_pnl: None,
-        };
-        if let Some(o) = self.apply_to_risk(&fr, Some(origin), false)? {
-            out.push(o);
-        }
-        if let Some(o) = self.orders.get_mut(coid) {
-            o.applied = Qty(o.applied.0 + t.qty.0);
-        }
-        self.check_complete(coid, ts_ns)
     }
 
     /// Simulated venue: orders in flight when the last process died never filled (the

@@ -93,8 +93,8 @@ pub struct ExecSettings {
     pub journal_dir: PathBuf,
     /// Risk parameters.
     pub risk: RiskParams,
-    /// Order budget.
-    pub budget: BudgetLimits,
+    /// Order budget (`None`: the simulated venue, which has no request limits to keep).
+    pub budget: Option<BudgetLimits>,
     /// Exchange-held stops (`None`: the simulated venue, which has none).
     pub stops: Option<StopParams>,
     /// Price the exchange stops trigger on.
@@ -152,7 +152,13 @@ pub struct FlattenJob {
     pub positions: u32,
     /// Stops open when it started.
     pub stops: u32,
+    /// When the exits were last (re)issued (ns): an exit the budget held back or the
+    /// venue refused is issued again, once a second, until the flatten ends.
+    pub pushed_ns: u64,
 }
+
+/// Refusal codes are 1..=18 ([`RefuseReason::code`]); slot 0 is unused.
+const REFUSE_CODES: usize = RefuseReason::ALL.len() + 1;
 
 /// Risk + stops + budget + broker + journal.
 pub struct ExecCore {
@@ -169,7 +175,7 @@ pub struct ExecCore {
     next_paper_id: u64,
     paper_trade_seq: u64,
     stops: Option<StopKeeper>,
-    budget: OrderBudget,
+    budget: Option<OrderBudget>,
     /// (symbol, trade id) of every execution applied.
     seen: HashSet<(u32, u64)>,
     /// Per symbol: the (launch, signal) that opened this instance's position.
@@ -189,6 +195,11 @@ pub struct ExecCore {
     fills_applied: u64,
     orders_sent: u64,
     refused: u64,
+    /// Refusals by reason code since the last [`take_refusals`](Self::take_refusals),
+    /// with the last reason of each code (its numbers).
+    refusals: [(u32, Option<RefuseReason>); REFUSE_CODES],
+    /// Code of the last refusal (0: none yet).
+    last_refusal: u8,
     entries_stopped: bool,
     cmd_kill: bool,
     file_kill: bool,
@@ -266,7 +277,7 @@ impl ExecCore {
         let (journal, _rec) = Journal::open(&path, &cfg.instance, now_ns)?;
         let (launch, new_launch) = next_launch(journal.state(), cfg.segments_created_ns, now_ns);
         let stops = cfg.stops.map(|p| StopKeeper::new(p, n));
-        let budget = OrderBudget::new(cfg.budget);
+        let budget = cfg.budget.map(OrderBudget::new);
         let mut core = ExecCore {
             risk,
             rules,
@@ -292,6 +303,8 @@ impl ExecCore {
             fills_applied: 0,
             orders_sent: 0,
             refused: 0,
+            refusals: [(0, None); REFUSE_CODES],
+            last_refusal: 0,
             entries_stopped: false,
             cmd_kill: false,
             file_kill: false,
@@ -351,6 +364,43 @@ impl ExecCore {
         self.refused
     }
 
+    /// Code of the last refusal ([`RefuseReason::code`]; 0: none yet).
+    pub fn last_refusal(&self) -> u8 {
+        self.last_refusal
+    }
+
+    /// Refusals since the last call, most frequent first, as
+    /// `already_positioned 2000, max_drawdown 12 (max_drawdown: 5.10 % from peak, limit
+    /// 5.00 %)`; `None` if there were none. Read every few seconds for the log, so a
+    /// trader sees why signals do not become orders.
+    pub fn take_refusals(&mut self) -> Option<String> {
+        let mut v: Vec<(u32, RefuseReason)> = self
+            .refusals
+            .iter_mut()
+            .filter_map(|(n, r)| {
+                let out = r.filter(|_| *n > 0).map(|r| (*n, r));
+                *n = 0;
+                out
+            })
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by_key(|x| std::cmp::Reverse(x.0));
+        let parts: Vec<String> = v
+            .iter()
+            .map(|(n, r)| {
+                let detail = r.to_string();
+                if detail == r.as_str() {
+                    format!("{} {n}", r.as_str())
+                } else {
+                    format!("{} {n} ({detail})", r.as_str())
+                }
+            })
+            .collect();
+        Some(parts.join(", "))
+    }
+
     /// Alerts raised in this run (fills of orders not placed here, stops that failed,
     /// positions the journal could not explain).
     pub fn alerts(&self) -> u64 {
@@ -404,6 +454,21 @@ impl ExecCore {
         self.rules.get(symbol_id as usize)
     }
 
+    /// Whether the order budget lets an order of this class go now (always, on the
+    /// simulated venue).
+    fn budget_allows(&mut self, class: OrderClass, now_ns: u64) -> bool {
+        self.budget
+            .as_mut()
+            .is_none_or(|b| b.check(class, now_ns).is_ok())
+    }
+
+    /// Counts an order sent against the budget.
+    fn budget_record(&mut self, now_ns: u64) {
+        if let Some(b) = &mut self.budget {
+            b.record(now_ns);
+        }
+    }
+
     /// Acts on one signal (its ring sequence `seq`).
     pub fn on_signal(
         &mut self,
@@ -420,6 +485,12 @@ impl ExecCore {
         };
         let refuse = |core: &mut ExecCore, r: RefuseReason| {
             core.refused += 1;
+            let code = r.code();
+            if let Some(slot) = core.refusals.get_mut(code as usize) {
+                slot.0 += 1;
+                slot.1 = Some(r);
+            }
+            core.last_refusal = code;
             Ok(SignalResult::Refused(r))
         };
         if self.entries_stopped || self.cmd_kill {
@@ -432,11 +503,11 @@ impl ExecCore {
         {
             return refuse(self, RefuseReason::SymbolBlocked);
         }
-        if let Broker::Venue(v) = &self.broker {
+        if let (Broker::Venue(v), Some(b)) = (&self.broker, &mut self.budget) {
             let (w, at) = v.used_weight();
-            self.budget.observe_weight(w, at);
+            b.observe_weight(w, at);
         }
-        if self.budget.check(OrderClass::Entry, now_ns).is_err() {
+        if !self.budget_allows(OrderClass::Entry, now_ns) {
             return refuse(self, RefuseReason::OrderRate);
         }
         if let Some(k) = &self.stops {
@@ -505,23 +576,16 @@ impl ExecCore {
         };
         // Durable before the order leaves: a crash after this line finds the intent.
         self.journal.append_durable(&Record::Intent(intent))?;
-        self.budget.record(now_ns);
+        self.budget_record(now_ns);
         self.orders_sent += 1;
-        self.orders.insert(LiveOrder {
-            coid: coid.clone(),
+        self.orders.insert(LiveOrder::sent(
+            coid.clone(),
             symbol_id,
             side,
             qty,
             role,
-            exchange_id: None,
-            actual_id: None,
-            applied: Qty(0),
-            final_qty: None,
-            final_at_ns: 0,
-            sent_at_ns: now_ns,
-            fetched_at_ns: now_ns,
-            awaiting_answer: true,
-        });
+            now_ns,
+        ));
         match &mut self.broker {
             Broker::Paper(b) => {
                 let id = self.next_paper_id;
@@ -564,7 +628,7 @@ impl ExecCore {
             self.risk.exit_order_done(sym);
             return Ok(());
         };
-        if self.budget.check(OrderClass::Protective, now_ns).is_err() {
+        if !self.budget_allows(OrderClass::Protective, now_ns) {
             self.risk.exit_order_done(sym);
             self.exit_backoff
                 .push((sym, self.last_tick_ns.saturating_add(1_000_000_000)));

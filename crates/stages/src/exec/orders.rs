@@ -50,6 +50,32 @@ pub struct LiveOrder {
 }
 
 impl LiveOrder {
+    /// An order just sent: unanswered, nothing filled or finished yet.
+    pub fn sent(
+        coid: String,
+        symbol_id: u32,
+        side: Side,
+        qty: Qty,
+        role: Role,
+        now_ns: u64,
+    ) -> LiveOrder {
+        LiveOrder {
+            coid,
+            symbol_id,
+            side,
+            qty,
+            role,
+            exchange_id: None,
+            actual_id: None,
+            applied: Qty(0),
+            final_qty: None,
+            final_at_ns: 0,
+            sent_at_ns: now_ns,
+            fetched_at_ns: now_ns,
+            awaiting_answer: true,
+        }
+    }
+
     /// Done: the exchange finished it and all of its fills are applied.
     pub fn complete(&self) -> bool {
         self.final_qty.is_some_and(|f| self.applied >= f) && !self.awaiting_answer

@@ -17,7 +17,6 @@
 use super::{block, ExecCore, LiveOrder, ReplayReport, Role};
 use crate::error::{Result, StageError};
 use crate::venue::{Command, OrderReport, Refusal, Startup, VenueEvent};
-use shmtrader_core::instrument::Qty;
 use shmtrader_journal::{instance_tag, parse_client_order_id, OrderStatus, Record, Resolution};
 use shmtrader_risk::{RestingStop, StopKind};
 use std::collections::{HashMap, HashSet};
@@ -304,19 +303,16 @@ impl ExecCore {
                 k.adopt(a.symbol_id, stop);
             }
             self.orders.insert(LiveOrder {
-                coid: a.coid.clone(),
-                symbol_id: a.symbol_id,
-                side: e.intent.side,
-                qty,
-                role: Role::Protective,
                 exchange_id: e.exchange_order_id,
-                actual_id: None,
-                applied: Qty(0),
-                final_qty: None,
-                final_at_ns: 0,
-                sent_at_ns: now_ns,
-                fetched_at_ns: now_ns,
                 awaiting_answer: false,
+                ..LiveOrder::sent(
+                    a.coid.clone(),
+                    a.symbol_id,
+                    e.intent.side,
+                    qty,
+                    Role::Protective,
+                    now_ns,
+                )
             });
             report.stops_adopted += 1;
         }

@@ -50,12 +50,12 @@ fn settings(dir: &std::path::Path, stops: bool) -> ExecSettings {
             trail_activation_atr_mult: 0.0,
             ..RiskParams::default()
         },
-        budget: BudgetLimits {
+        budget: Some(BudgetLimits {
             orders_10s: 300,
             orders_1m: 1200,
             weight_1m: 2400,
             entry_share: 0.7,
-        },
+        }),
         stops: stops.then_some(StopParams {
             extra_atr: 0.25,
             min_extra_frac: 0.0,
@@ -408,7 +408,7 @@ fn the_order_budget_refuses_entries_before_the_exchange_would() {
     let t = T0 + 31 * S;
     // 300 per 10 s at 70 % for entries: the 211th order in 10 s is refused.
     for k in 0..210 {
-        core.budget.record(t + k);
+        core.budget_record(t + k);
     }
     let r = core
         .on_signal(1, &signal(0, Side::Buy, 64_000.0), t, t + 300)

@@ -5,7 +5,6 @@
 use super::{block, qty_dec, Broker, ExecCore, FlattenJob, LiveOrder, Role};
 use crate::error::{Result, StageError};
 use crate::venue::{AlgoReq, Command};
-use shmtrader_core::instrument::Qty;
 use shmtrader_core::{ExitReason, Outcome};
 use shmtrader_journal::{client_order_id, Intent, OrderType, Record, RiskState};
 use shmtrader_risk::{
@@ -26,6 +25,8 @@ const ATTRIBUTION_GRACE_NS: u64 = 1_000_000_000;
 const STREAM_DOWN_POLL_NS: u64 = 1_000_000_000;
 /// A flatten that has not finished after this reports what is left.
 const FLATTEN_TIMEOUT_NS: u64 = 15_000_000_000;
+/// A flatten's exits that did not go (budget, venue refusal) are issued again this often.
+const FLATTEN_RETRY_NS: u64 = 1_000_000_000;
 /// The peak equity is journaled when it moved by this fraction (and at most every 10 s).
 const PEAK_STEP: f64 = 1e-3;
 
@@ -193,29 +194,22 @@ impl ExecCore {
             )),
             working_type: self.cfg.working_type,
         };
+        if !self.budget_allows(OrderClass::Protective, now_ns) {
+            tracing::warn!(%coid, "order budget exhausted; the stop goes anyway (protective orders are never held back)");
+        }
         self.journal.append_durable(&Record::Intent(intent))?;
-        self.budget.record(now_ns);
+        self.budget_record(now_ns);
         self.orders_sent += 1;
-        self.orders.insert(LiveOrder {
-            coid: coid.clone(),
-            symbol_id: sym,
-            side: target.side,
-            qty: target.qty,
-            role: Role::Protective,
-            exchange_id: None,
-            actual_id: None,
-            applied: Qty(0),
-            final_qty: None,
-            final_at_ns: 0,
-            sent_at_ns: now_ns,
-            fetched_at_ns: now_ns,
-            awaiting_answer: true,
-        });
+        self.orders.insert(LiveOrder::sent(
+            coid.clone(),
+            sym,
+            target.side,
+            target.qty,
+            Role::Protective,
+            now_ns,
+        ));
         if let Some(k) = &mut self.stops {
             k.placed(sym, kind, target, coid.clone(), now_ns);
-        }
-        if self.budget.check(OrderClass::Protective, now_ns).is_err() {
-            tracing::warn!(%coid, "order budget exhausted; the stop goes anyway (protective orders are never held back)");
         }
         self.send(Command::PlaceAlgo(AlgoReq {
             coid: coid.clone(),
@@ -332,6 +326,7 @@ impl ExecCore {
                     started_ns: now_ns,
                     positions,
                     stops,
+                    pushed_ns: now_ns,
                 });
                 Ok(None)
             }
@@ -340,8 +335,10 @@ impl ExecCore {
 
     /// Progress of a flatten: `Some((seq, report))` once every own position is closed
     /// and its stops are cancelled, or when it timed out.
-    pub fn poll_command(&mut self, now_ns: u64) -> Option<(u64, CommandReport)> {
-        let job = self.flatten.clone()?;
+    pub fn poll_command(&mut self, now_ns: u64) -> Result<Option<(u64, CommandReport)>> {
+        let Some(job) = self.flatten.clone() else {
+            return Ok(None);
+        };
         let own_open = (0..self.cfg.symbols.len() as u32)
             .filter(|s| self.origin.get(*s as usize).copied().flatten().is_some())
             .count() as u32;
@@ -349,7 +346,20 @@ impl ExecCore {
         let done = own_open == 0 && stops == 0;
         let timed_out = now_ns.saturating_sub(job.started_ns) > FLATTEN_TIMEOUT_NS;
         if !(done || timed_out) {
-            return None;
+            if now_ns.saturating_sub(job.pushed_ns) >= FLATTEN_RETRY_NS {
+                // Positions whose exit is in flight are skipped by the engine.
+                let ts = self.last_tick_ns.max(1);
+                let mut exits = Vec::new();
+                self.risk.flatten_all(ts, |x| exits.push(x));
+                for x in exits {
+                    tracing::warn!(symbol = x.symbol_id, "flatten: issuing the exit again");
+                    self.send_exit(x, ts, now_ns)?;
+                }
+                if let Some(j) = &mut self.flatten {
+                    j.pushed_ns = now_ns;
+                }
+            }
+            return Ok(None);
         }
         self.flatten = None;
         let closed = job.positions.saturating_sub(own_open);
@@ -370,7 +380,7 @@ impl ExecCore {
             },
         };
         tracing::warn!(message = %report.message, "flatten finished");
-        Some((job.seq, report))
+        Ok(Some((job.seq, report)))
     }
 
     /// Re-checks a flatten after a fill or a cancel.
