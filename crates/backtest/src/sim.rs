@@ -846,7 +846,12 @@ impl<'a> Sim<'a> {
                     }
                     self.resolve_fills(sym, t.price, ts)?;
                     self.shadow_tick(sym, t.price, ts);
-                    if let Some(sig) = self.engine.on_tick(seq as u64, t) {
+                    let fired = self.engine.on_tick(seq as u64, t);
+                    // The bars the tick closed reach risk before its signal, as they
+                    // reach the executor through the bars ring: one ATR for both.
+                    let risk = &mut self.risk;
+                    self.engine.take_bars(|b| risk.on_bar(b));
+                    if let Some(sig) = fired {
                         self.on_signal(&sig, ts)?;
                     }
                 }

@@ -14,7 +14,7 @@ pub use config::{Config, ExecVenue, IngestSource, Mode, PathLayout, WaitMode};
 pub use error::{CoreError, Result};
 pub use instrument::{Instrument, Price, Qty};
 pub use records::{
-    BookTop, ExitReason, MarkPrice, Outcome, Record, Side, Signal, Tick, LAYOUT_VERSION,
+    BarRecord, BookTop, ExitReason, MarkPrice, Outcome, Record, Side, Signal, Tick, LAYOUT_VERSION,
 };
 
 /// Upper bound on the symbol table (fixed so the control segment has a fixed layout).

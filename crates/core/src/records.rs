@@ -12,8 +12,9 @@
 /// Version of the record layouts. Stored in every ring header so a stage built from an
 /// older tree refuses to attach instead of misreading memory.
 ///
-/// History: 1 = ticks, book, signals, outcomes; 2 = adds [`MarkPrice`] (the `mark` ring).
-pub const LAYOUT_VERSION: u32 = 2;
+/// History: 1 = ticks, book, signals, outcomes; 2 = adds [`MarkPrice`] (the `mark` ring);
+/// 3 = adds [`BarRecord`] (the `bars` ring).
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// Marker for plain-old-data records that may live in a shared-memory ring.
 ///
@@ -350,10 +351,69 @@ impl Record for MarkPrice {
     const NAME: &'static str = "mark";
 }
 
+/// One closed bar of one symbol with its ATR, as analytics publishes it on the `bars`
+/// ring: the one source of bars for the strategy and for risk (stops, sizing,
+/// correlation), so the executor never builds bars of its own and a restarted executor
+/// has its ATR at once from the bars still in the ring.
+///
+/// Bars from a warm start (the venue's klines) and bars built from live trades look
+/// the same: they are the same bars. A minute without trades is a flat bar (open = high
+/// = low = close = the previous close, volume 0), as the venue's klines give it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BarRecord {
+    /// Index into the symbol table.
+    pub symbol_id: u32,
+    /// Bar length (ms); bars of one instance all have the same.
+    pub interval_ms: u32,
+    /// Open time (ms since the Unix epoch), a multiple of the interval.
+    pub open_time_ms: i64,
+    /// First price.
+    pub open: f64,
+    /// Highest price.
+    pub high: f64,
+    /// Lowest price.
+    pub low: f64,
+    /// Last price.
+    pub close: f64,
+    /// Base-asset volume.
+    pub volume: f64,
+    /// Wilder ATR as of this bar's close (the indicator set's, period
+    /// `indicators.atr`); NaN until it has enough bars.
+    pub atr: f64,
+}
+
+impl BarRecord {
+    /// The ATR, once it has a value.
+    pub fn atr(&self) -> Option<f64> {
+        (self.atr.is_finite() && self.atr > 0.0).then_some(self.atr)
+    }
+
+    /// Close time (ms): the open time of the next bar.
+    pub fn close_time_ms(&self) -> i64 {
+        self.open_time_ms + i64::from(self.interval_ms)
+    }
+}
+
+impl Record for BarRecord {
+    const TYPE_ID: u32 = 6;
+    const NAME: &'static str = "bars";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::mem::{align_of, offset_of, size_of};
+
+    #[test]
+    fn bar_record_is_one_cache_line_without_padding() {
+        assert_eq!(size_of::<BarRecord>(), 64);
+        assert_eq!(align_of::<BarRecord>(), 8);
+        assert_eq!(offset_of!(BarRecord, open_time_ms), 8);
+        assert_eq!(offset_of!(BarRecord, atr), 56);
+        let fields = 2 * size_of::<u32>() + size_of::<i64>() + 6 * size_of::<f64>();
+        assert_eq!(fields, size_of::<BarRecord>());
+    }
 
     #[test]
     fn records_are_one_cache_line() {
@@ -423,6 +483,7 @@ mod tests {
             Signal::TYPE_ID,
             Outcome::TYPE_ID,
             MarkPrice::TYPE_ID,
+            BarRecord::TYPE_ID,
         ];
         for (i, a) in ids.iter().enumerate() {
             for b in &ids[i + 1..] {

@@ -5,7 +5,7 @@
 //! without touching committed state, so a signal can act inside the bar while the bar
 //! history stays exactly what the exchange's klines would give.
 
-use crate::bar::{Bar, BarBuilder};
+use crate::bar::{Bar, BarBuilder, DEFAULT_MAX_FILL};
 use crate::error::{IndicatorError, Result};
 use crate::{
     Atr, BbValue, BollingerBands, Ema, Indicator, Macd, MacdValue, RealizedVol, Rsi, Vwap,
@@ -102,6 +102,13 @@ pub struct IndicatorSet {
     committed: Snapshot,
     bars_closed: u64,
     volume: f64,
+    /// The last committed bar (from klines or from ticks): after a warm start from
+    /// klines the first live trade continues from it, with no gap and no overlap.
+    last_bar: Option<Bar>,
+    interval_ms: i64,
+    /// Committed bars with their ATR, kept for [`take_bars`](Self::take_bars) when
+    /// [`log_bars`](Self::log_bars) is on (the analytics engine publishes them).
+    bar_log: Option<Vec<(Bar, Option<f64>)>>,
 }
 
 impl IndicatorSet {
@@ -120,6 +127,9 @@ impl IndicatorSet {
             committed: Snapshot::default(),
             bars_closed: 0,
             volume: 0.0,
+            last_bar: None,
+            interval_ms: p.bar_interval_ms,
+            bar_log: None,
         })
     }
 
@@ -143,13 +153,42 @@ impl IndicatorSet {
         self.committed = s;
         self.bars_closed += 1;
         self.volume += b.volume;
+        self.last_bar = Some(*b);
+        if let Some(log) = &mut self.bar_log {
+            log.push((*b, s.atr));
+        }
         Ok(s)
+    }
+
+    /// Keeps every committed bar (with its ATR) until [`take_bars`](Self::take_bars):
+    /// for an owner that passes bars on. Off by default, so a set nobody drains does
+    /// not grow.
+    pub fn log_bars(&mut self) {
+        self.bar_log.get_or_insert_with(|| Vec::with_capacity(8));
+    }
+
+    /// Hands over the bars committed since the last call, oldest first (nothing unless
+    /// [`log_bars`](Self::log_bars) is on). The buffer keeps its capacity.
+    pub fn take_bars(&mut self, mut f: impl FnMut(&Bar, Option<f64>)) {
+        if let Some(log) = &mut self.bar_log {
+            for (b, atr) in log.drain(..) {
+                f(&b, atr);
+            }
+        }
+    }
+
+    /// The last committed bar.
+    pub fn last_bar(&self) -> Option<&Bar> {
+        self.last_bar.as_ref()
     }
 
     /// Adds one trade: closes bars as time passes (committing them), updates VWAP, and
     /// returns the provisional values "if the current bar closed now". A bad or
     /// out-of-order trade is an error and changes nothing.
     pub fn on_tick(&mut self, ts_ms: i64, price: f64, qty: f64) -> Result<Snapshot> {
+        if self.bars.current().is_none() {
+            self.join_history(ts_ms, price, qty)?;
+        }
         // The builder validates the trade before it closes anything.
         let closed = self.bars.on_tick(ts_ms, price, qty)?;
         for bar in closed.bars() {
@@ -157,6 +196,39 @@ impl IndicatorSet {
         }
         self.vwap.add(ts_ms, price, qty)?;
         Ok(self.provisional())
+    }
+
+    /// First trade after bars committed from klines (a warm start): a trade inside a bar
+    /// already committed is out of order (the klines hold it); minutes between the last
+    /// kline and this trade's bar get flat bars, as the exchange's klines and the tick
+    /// path give an empty interval (at most [`DEFAULT_MAX_FILL`]).
+    fn join_history(&mut self, ts_ms: i64, price: f64, qty: f64) -> Result<()> {
+        let Some(last) = self.last_bar else {
+            return Ok(());
+        };
+        if !(price.is_finite() && price > 0.0 && qty.is_finite() && qty >= 0.0) {
+            // The builder reports it, having changed nothing.
+            return Ok(());
+        }
+        let open = ts_ms - ts_ms.rem_euclid(self.interval_ms);
+        if open <= last.open_time_ms {
+            return Err(IndicatorError::OutOfOrder {
+                ts_ms,
+                bar_open_ms: last.open_time_ms,
+            });
+        }
+        let empty = (open - last.open_time_ms) / self.interval_ms - 1;
+        for k in 1..=empty.min(i64::from(DEFAULT_MAX_FILL)) {
+            self.on_bar(&Bar {
+                open_time_ms: last.open_time_ms + k * self.interval_ms,
+                open: last.close,
+                high: last.close,
+                low: last.close,
+                close: last.close,
+                volume: 0.0,
+            })?;
+        }
+        Ok(())
     }
 
     /// The values if the bar in progress closed now (committed values if none).
@@ -221,6 +293,10 @@ impl IndicatorSet {
         self.committed = Snapshot::default();
         self.bars_closed = 0;
         self.volume = 0.0;
+        self.last_bar = None;
+        if let Some(log) = &mut self.bar_log {
+            log.clear();
+        }
     }
 }
 
@@ -344,6 +420,75 @@ mod tests {
         );
         assert!(by_tick.initialized());
         assert_eq!(by_tick.bars_closed(), ks.len() as u64);
+    }
+
+    /// A warm start: the first 300 bars as klines, then the same market's trades. The
+    /// state equals a set fed every trade from the start (to 1e-9); a trade inside a
+    /// kline already committed is refused (no overlap); a silent stretch between the last
+    /// kline and the first trade gets flat bars (no gap).
+    #[test]
+    fn klines_then_ticks_equal_ticks_alone_with_no_gap_or_overlap() {
+        let p = IndicatorParams::default();
+        let ks = klines(400);
+        let ticks = |k: &Bar| {
+            let t0 = k.open_time_ms;
+            [(1, k.open), (10, k.high), (20, k.low), (59_000, k.close)]
+                .map(|(dt, px)| (t0 + dt, px))
+        };
+        let mut all = IndicatorSet::new(&p).unwrap();
+        let mut warm = IndicatorSet::new(&p).unwrap();
+        for (i, k) in ks.iter().enumerate() {
+            for (ts, px) in ticks(k) {
+                all.on_tick(ts, px, 0.25).unwrap();
+                if i >= 300 {
+                    warm.on_tick(ts, px, 0.25).unwrap();
+                }
+            }
+            if i < 300 {
+                warm.on_bar(&Bar { volume: 1.0, ..*k }).unwrap();
+            }
+            if i == 299 {
+                // Overlap: a trade of the last kline's minute is refused, changing nothing.
+                let before = warm.provisional();
+                assert!(matches!(
+                    warm.on_tick(k.open_time_ms + 30_000, k.close, 1.0),
+                    Err(IndicatorError::OutOfOrder { .. })
+                ));
+                assert_eq!(warm.provisional(), before);
+            }
+        }
+        let close = |s: &IndicatorSet| {
+            let c = *s.committed();
+            [
+                c.ema_fast,
+                c.ema_slow,
+                c.rsi,
+                c.atr,
+                c.rv,
+                c.macd.map(|m| m.hist),
+                c.bb.map(|b| b.pct_b),
+            ]
+        };
+        all.on_tick(400 * 60_000, 1.0, 0.0).unwrap();
+        warm.on_tick(400 * 60_000, 1.0, 0.0).unwrap();
+        assert_eq!(warm.bars_closed(), all.bars_closed());
+        for (a, b) in close(&all).iter().zip(close(&warm)) {
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{a} vs {b}");
+        }
+        // Gap: klines end at bar 9, the first trade comes in bar 13: bars 10..=12 are flat.
+        let mut g = IndicatorSet::new(&p).unwrap();
+        for k in &ks[..10] {
+            g.on_bar(k).unwrap();
+        }
+        g.on_tick(13 * 60_000 + 5, 99.0, 1.0).unwrap();
+        assert_eq!(g.bars_closed(), 13);
+        let flat = g.last_bar().unwrap();
+        assert_eq!(
+            (flat.open_time_ms, flat.high, flat.low),
+            (12 * 60_000, ks[9].close, ks[9].close)
+        );
+        assert_eq!(flat.volume, 0.0);
     }
 
     #[test]

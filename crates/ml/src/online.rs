@@ -102,6 +102,7 @@ impl FilterParams {
             window: c.window as usize,
             refit_every: c.refit_every as usize,
             min_examples: c.min_examples as usize,
+            cache_capacity: c.cache_size as usize,
             mode,
             ..FilterParams::default()
         }

@@ -256,6 +256,15 @@ impl RiskEngine {
         self.market.set_atr(symbol_id as usize, atr);
     }
 
+    /// A closed bar from the analytics engine (the bars ring live, the engine itself
+    /// in the backtest): its ATR is the one sizes and stops use, so strategy and risk
+    /// share one ATR. A bar without an ATR yet changes nothing.
+    pub fn on_bar(&mut self, b: &shmtrader_core::BarRecord) {
+        if let Some(atr) = b.atr() {
+            self.set_atr(b.symbol_id, atr);
+        }
+    }
+
     /// ATR in use for a symbol.
     pub fn atr(&self, symbol_id: u32) -> Option<f64> {
         self.market.atr(symbol_id as usize)

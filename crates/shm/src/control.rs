@@ -45,12 +45,16 @@ pub const HIST_BUCKETS: usize = 256;
 const CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"SHMCTRL1");
 /// Layout version of [`ControlBlock`]. History: 3 = stages, cursors, doorbells, figures,
 /// positions, histograms; 4 = adds the command mailbox (and the `mark` ring's cursor
-/// row is used).
-pub const CONTROL_VERSION: u32 = 4;
+/// row is used); 5 = adds per-symbol analytics figures (and the `bars` ring's cursor).
+pub const CONTROL_VERSION: u32 = 5;
 /// Values per open position published by the executor: signed size, entry price, mark
 /// price, unrealized PnL.
 pub const POSITION_FIELDS: usize = 4;
 const POSITION_WORDS: usize = POSITION_FIELDS * MAX_SYMBOLS;
+/// Values per symbol published by analytics (bars, readiness, last price, threshold,
+/// regime...; the stage names them).
+pub const SYMBOL_FIELDS: usize = 8;
+const SYMBOL_WORDS: usize = SYMBOL_FIELDS * MAX_SYMBOLS;
 const READY: u32 = 1;
 
 /// Lifecycle of a stage as the launcher and the stage itself report it.
@@ -304,6 +308,9 @@ pub struct ControlBlock {
     pub histograms: [Histogram; HISTOGRAMS],
     /// Command mailbox (control plane → executor); use the `Control::*command*` methods.
     mailbox: Mailbox,
+    symbols_seq: AtomicU64,
+    /// Row after row, `SYMBOL_FIELDS` words per symbol (analytics).
+    symbol_figures: [AtomicU64; SYMBOL_WORDS],
 }
 
 // The frozen header prefix (see `ControlHeader`).
@@ -645,6 +652,31 @@ impl Control {
             dst.copy_from_slice(row);
         }
         publish_figures(&self.block.positions_seq, &self.block.positions, &flat);
+    }
+
+    /// Publishes analytics' per-symbol figures as one consistent snapshot. Single
+    /// writer: analytics.
+    pub fn set_symbol_figures(&self, rows: &[[f64; SYMBOL_FIELDS]]) {
+        let mut flat = [0.0; SYMBOL_WORDS];
+        for (dst, row) in flat.chunks_exact_mut(SYMBOL_FIELDS).zip(rows) {
+            dst.copy_from_slice(row);
+        }
+        publish_figures(&self.block.symbols_seq, &self.block.symbol_figures, &flat);
+    }
+
+    /// Reads analytics' per-symbol figures (`None` if never written or a write is
+    /// stuck).
+    pub fn symbol_figures(&self) -> Option<Vec<[f64; SYMBOL_FIELDS]>> {
+        let flat = read_figures(&self.block.symbols_seq, &self.block.symbol_figures)?;
+        Some(
+            flat.chunks_exact(SYMBOL_FIELDS)
+                .map(|c| {
+                    let mut row = [0.0; SYMBOL_FIELDS];
+                    row.copy_from_slice(c);
+                    row
+                })
+                .collect(),
+        )
     }
 
     /// Reads the per-symbol positions (`None` if never written or a write is stuck).

@@ -10,7 +10,7 @@ use crate::control::Control;
 use crate::error::{Result, ShmError};
 use crate::ring::{ring_bytes, Consumer, CursorStore, Producer, Ring};
 use crate::segment::{pid_alive, segment_name, Segment};
-use shmtrader_core::{BookTop, MarkPrice, Outcome, Record, Signal, Tick};
+use shmtrader_core::{BarRecord, BookTop, MarkPrice, Outcome, Record, Signal, Tick};
 use std::sync::Arc;
 
 /// Ring indices in the control block (cursor table rows).
@@ -25,8 +25,10 @@ pub mod ring_id {
     pub const OUTCOMES: usize = 3;
     /// Mark price, index price and funding from ingest.
     pub const MARK: usize = 4;
+    /// Closed bars with their ATR from analytics.
+    pub const BARS: usize = 5;
     /// Names, by index (also the segment names: `shmtrader-<instance>-<name>`).
-    pub const NAMES: [&str; 5] = ["ticks", "book", "signals", "outcomes", "mark"];
+    pub const NAMES: [&str; 6] = ["ticks", "book", "signals", "outcomes", "mark", "bars"];
     const _: () = assert!(NAMES.len() <= crate::control::MAX_RINGS);
 }
 
@@ -41,14 +43,17 @@ pub mod consumer_id {
     pub const EXECUTOR_SIGNALS: usize = 0;
     /// The executor's cursor on the mark ring (its only consumer).
     pub const EXECUTOR_MARK: usize = 0;
+    /// The executor's cursor on the bars ring (its only consumer).
+    pub const EXECUTOR_BARS: usize = 0;
     /// Which (ring, consumer) pairs exist, with the consuming stage's name.
-    pub const ALL: [(usize, usize, &str); 6] = [
+    pub const ALL: [(usize, usize, &str); 7] = [
         (super::ring_id::TICKS, ANALYTICS, "analytics"),
         (super::ring_id::TICKS, EXECUTOR_TICKS, "executor"),
         (super::ring_id::BOOK, ANALYTICS, "analytics"),
         (super::ring_id::SIGNALS, EXECUTOR_SIGNALS, "executor"),
         (super::ring_id::OUTCOMES, ANALYTICS, "analytics"),
         (super::ring_id::MARK, EXECUTOR_MARK, "executor"),
+        (super::ring_id::BARS, EXECUTOR_BARS, "executor"),
     ];
     const _: () = {
         let mut i = 0;
@@ -73,6 +78,8 @@ pub struct Capacities {
     pub outcomes: u64,
     /// Mark-price ring.
     pub mark: u64,
+    /// Bars ring.
+    pub bars: u64,
 }
 
 impl Capacities {
@@ -84,6 +91,7 @@ impl Capacities {
             signals: rings.signals,
             outcomes: rings.outcomes,
             mark: rings.mark,
+            bars: rings.bars,
         }
     }
 }
@@ -106,6 +114,9 @@ pub struct Instance {
     /// Mark prices (ingest produces, the executor consumes as
     /// [`consumer_id::EXECUTOR_MARK`]).
     pub mark: Ring<MarkPrice>,
+    /// Closed bars with their ATR (analytics produces, the executor consumes as
+    /// [`consumer_id::EXECUTOR_BARS`]).
+    pub bars: Ring<BarRecord>,
 }
 
 fn all_names(instance: &str) -> Vec<String> {
@@ -162,6 +173,7 @@ impl Instance {
         let signals = create_ring::<Signal>(name, "signals", caps.signals)?;
         let outcomes = create_ring::<Outcome>(name, "outcomes", caps.outcomes)?;
         let mark = create_ring::<MarkPrice>(name, "mark", caps.mark)?;
+        let bars = create_ring::<BarRecord>(name, "bars", caps.bars)?;
         // Control last: its READY flag means "the whole instance exists".
         let mut seg = Segment::create(&ctl_name, Control::bytes())?;
         seg.set_owner(false);
@@ -175,6 +187,7 @@ impl Instance {
                 signals,
                 outcomes,
                 mark,
+                bars,
             },
             stale,
         ))
@@ -188,6 +201,7 @@ impl Instance {
         let signals = Ring::attach(Arc::new(Segment::open(&segment_name(name, "signals"))?))?;
         let outcomes = Ring::attach(Arc::new(Segment::open(&segment_name(name, "outcomes"))?))?;
         let mark = Ring::attach(Arc::new(Segment::open(&segment_name(name, "mark"))?))?;
+        let bars = Ring::attach(Arc::new(Segment::open(&segment_name(name, "bars"))?))?;
         Ok(Instance {
             name: name.to_string(),
             control,
@@ -196,6 +210,7 @@ impl Instance {
             signals,
             outcomes,
             mark,
+            bars,
         })
     }
 
@@ -253,6 +268,7 @@ mod tests {
             signals: 16,
             outcomes: 16,
             mark: 128,
+            bars: 128,
         }
     }
 

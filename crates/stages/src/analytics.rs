@@ -15,12 +15,12 @@
 //! threshold); with both off it is identical, which the end-to-end test checks.
 
 use crate::error::Result;
-use crate::runtime::{counter, hist, mlfig, stage_idx, StageCtx};
-use shmtrader_core::{Config, Signal};
+use crate::runtime::{counter, hist, mlfig, stage_idx, symfig, StageCtx};
+use shmtrader_core::{BarRecord, Config, Signal};
 use shmtrader_indicators::IndicatorParams;
 use shmtrader_risk::{RiskParams, ShadowBook};
 use shmtrader_shm::clock::now_ns;
-use shmtrader_shm::control::ML_FIGURES;
+use shmtrader_shm::control::{ML_FIGURES, SYMBOL_FIELDS};
 use shmtrader_shm::{consumer_id, ring_id, Read};
 use shmtrader_strategy::{Engine, EngineParams, InlineFitter, ThreadFitter};
 use std::sync::atomic::Ordering;
@@ -32,6 +32,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     let mut book = inst.consumer(&inst.book, ring_id::BOOK, consumer_id::ANALYTICS)?;
     let mut outcomes = inst.consumer(&inst.outcomes, ring_id::OUTCOMES, consumer_id::ANALYTICS)?;
     let mut signals = inst.producer(&inst.signals, &[stage_idx::EXECUTOR])?;
+    let mut bars = inst.producer(&inst.bars, &[stage_idx::EXECUTOR])?;
     let mut logic = Engine::new(
         engine_params(&ctx.cfg)?,
         ctx.cfg.symbols.len(),
@@ -39,7 +40,12 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     )?;
     let slot = &inst.control.block().stages[ctx.idx];
     let mut ml = MlGate::open(&ctx.cfg)?;
+    let mut syms = SymbolView::new(&ctx.cfg, &inst.bars);
 
+    // Warm start from the venue's klines (closed bars only), then the ticks still in
+    // the ring: klines for what the ring no longer holds, the ring for the bar in
+    // progress (its trades inside already-loaded bars are refused as out of order).
+    warm_start(&ctx.cfg, &mut logic, &mut syms);
     // Rebuild: replay history still in the ring, oldest first, up to the cursor.
     let cursor = ticks.cursor();
     let first = inst
@@ -55,6 +61,9 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         }
     }
     slot.counters[counter::REWARMED].fetch_add(rewarmed, Ordering::Relaxed);
+    // Bars of the warm start and the rebuild the bars ring does not hold yet.
+    syms.publish_bars(&mut logic, &mut bars);
+    syms.publish(&inst.control, &logic);
     if rewarmed > 0 {
         tracing::info!(
             rewarmed,
@@ -87,7 +96,11 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                     let now = now_ns();
                     h_hop.record(now.saturating_sub(t.publish_ts_ns));
                     ml.on_tick(&t);
-                    if let Some(mut sig) = logic.on_tick(seq, &t) {
+                    let fired = logic.on_tick(seq, &t);
+                    // Bars first: the executor sizes a signal on the bar it closed.
+                    syms.publish_bars(&mut logic, &mut bars);
+                    syms.on_tick(&t);
+                    if let Some(mut sig) = fired {
                         if last_source.is_some_and(|l| l >= sig.source_seq) {
                             slot.counters[counter::DUPLICATES_DROPPED]
                                 .fetch_add(1, Ordering::Relaxed);
@@ -97,6 +110,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
                             sig.publish_ts_ns = now_ns();
                             ml.published(signals.next_seq());
                             signals.push(&sig);
+                            syms.on_signal(&sig);
                             last_source = Some(sig.source_seq);
                             h_sig.record(sig.publish_ts_ns.saturating_sub(t.publish_ts_ns));
                             slot.records_out.fetch_add(1, Ordering::Relaxed);
@@ -147,6 +161,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         outcomes.commit();
         if let Some(now) = ctx.heartbeat() {
             ml.publish_if_due(&inst.control, now);
+            syms.publish_if_due(&inst.control, &logic, now);
         }
         if did == 0 {
             if ctx.should_stop() {
@@ -161,9 +176,143 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         }
     }
     ml.publish(&inst.control);
+    syms.publish(&inst.control, &logic);
     ml.save();
     ctx.stopped();
     Ok(())
+}
+
+/// Loads closed klines into the engine (see [`crate::warmup`]); one log line per symbol.
+fn warm_start(cfg: &Config, logic: &mut Engine, syms: &mut SymbolView) {
+    let interval = match crate::warmup::plan(cfg) {
+        Ok(i) => i,
+        Err(why) => {
+            tracing::info!("no warm start ({why}): indicators warm from live trades");
+            return;
+        }
+    };
+    let t0 = std::time::Instant::now();
+    let now_ms = (now_ns() / 1_000_000) as i64;
+    let hist = crate::warmup::fetch(cfg, interval, now_ms);
+    for (i, h) in hist.iter().enumerate() {
+        let name = cfg.symbols.get(i).map_or("?", String::as_str);
+        match h {
+            crate::warmup::History::Bars(bs) => {
+                let mut loaded = 0u32;
+                for b in bs {
+                    match logic.warm_bar(i, b) {
+                        Ok(()) => loaded += 1,
+                        Err(e) => {
+                            tracing::warn!(symbol = name, error = %e, "warm start: a kline was refused");
+                        }
+                    }
+                }
+                syms.warm[i] = loaded;
+                tracing::info!(
+                    symbol = name,
+                    bars = loaded,
+                    interval,
+                    first_open_ms = bs.first().map_or(0, |b| b.open_time_ms),
+                    last_open_ms = bs.last().map_or(0, |b| b.open_time_ms),
+                    ready = logic.ready(i),
+                    "warm start: klines loaded"
+                );
+            }
+            crate::warmup::History::Cold(why) => {
+                tracing::warn!(symbol = name, reason = %why, "warm start failed: the symbol warms from live trades");
+            }
+        }
+    }
+    tracing::info!(ms = t0.elapsed().as_millis() as u64, "warm start done");
+}
+
+/// What analytics shows per symbol in `status` (bars, readiness, price, threshold,
+/// regime, last signal) and which bars it has already published on the bars ring.
+struct SymbolView {
+    warm: Vec<u32>,
+    last_price: Vec<f64>,
+    last_strength: Vec<f64>,
+    signals: Vec<u64>,
+    /// Open time of the last bar on the bars ring per symbol (from the ring itself at
+    /// start, so a restarted analytics never publishes a bar twice).
+    published: Vec<i64>,
+    next_publish_ns: u64,
+}
+
+impl SymbolView {
+    fn new(cfg: &Config, ring: &shmtrader_shm::Ring<BarRecord>) -> SymbolView {
+        let n = cfg.symbols.len();
+        let mut published = vec![i64::MIN; n];
+        let ws = ring.write_seq();
+        let first = ws.saturating_sub(ring.capacity());
+        for seq in first..ws {
+            if let Some(b) = ring.get(seq) {
+                if let Some(p) = published.get_mut(b.symbol_id as usize) {
+                    *p = (*p).max(b.open_time_ms);
+                }
+            }
+        }
+        SymbolView {
+            warm: vec![0; n],
+            last_price: vec![f64::NAN; n],
+            last_strength: vec![f64::NAN; n],
+            signals: vec![0; n],
+            published,
+            next_publish_ns: 0,
+        }
+    }
+
+    fn on_tick(&mut self, t: &shmtrader_core::Tick) {
+        if let Some(p) = self.last_price.get_mut(t.symbol_id as usize) {
+            *p = t.price;
+        }
+    }
+
+    fn on_signal(&mut self, s: &Signal) {
+        let i = s.symbol_id as usize;
+        if let (Some(st), Some(n)) = (self.last_strength.get_mut(i), self.signals.get_mut(i)) {
+            *st = f64::from(s.strength);
+            *n += 1;
+        }
+    }
+
+    /// Publishes the engine's newly closed bars not yet on the ring.
+    fn publish_bars(&mut self, logic: &mut Engine, ring: &mut shmtrader_shm::Producer<BarRecord>) {
+        let published = &mut self.published;
+        logic.take_bars(|b| {
+            if let Some(p) = published.get_mut(b.symbol_id as usize) {
+                if b.open_time_ms > *p {
+                    *p = b.open_time_ms;
+                    ring.push(b);
+                }
+            }
+        });
+    }
+
+    fn publish_if_due(&mut self, ctl: &shmtrader_shm::Control, logic: &Engine, now: u64) {
+        if now >= self.next_publish_ns {
+            self.next_publish_ns = now + ML_PUBLISH_EVERY_NS;
+            self.publish(ctl, logic);
+        }
+    }
+
+    fn publish(&self, ctl: &shmtrader_shm::Control, logic: &Engine) {
+        let rows: Vec<[f64; SYMBOL_FIELDS]> = (0..self.warm.len())
+            .map(|i| {
+                let mut r = [f64::NAN; SYMBOL_FIELDS];
+                r[symfig::BARS] = logic.bars(i) as f64;
+                r[symfig::READY] = f64::from(u8::from(logic.ready(i)));
+                r[symfig::WARM_BARS] = f64::from(self.warm[i]);
+                r[symfig::LAST_PRICE] = self.last_price[i];
+                r[symfig::THRESHOLD] = logic.threshold(i).unwrap_or(f64::NAN);
+                r[symfig::REGIME] = logic.regime(i).map_or(f64::NAN, |g| f64::from(g.code()));
+                r[symfig::LAST_STRENGTH] = self.last_strength[i];
+                r[symfig::SIGNALS] = self.signals[i] as f64;
+                r
+            })
+            .collect();
+        ctl.set_symbol_figures(&rows);
+    }
 }
 
 /// The ML signal filter as the analytics stage uses it: scores each signal with the
@@ -418,7 +567,11 @@ pub fn expected_signals(
     )?;
     Ok(ticks
         .into_iter()
-        .filter_map(|(seq, t)| logic.on_tick(seq, &t))
+        .filter_map(|(seq, t)| {
+            let s = logic.on_tick(seq, &t);
+            logic.take_bars(|_| {});
+            s
+        })
         .collect())
 }
 

@@ -411,6 +411,7 @@ mod tests {
             signals: 16,
             outcomes: 16,
             mark: 16,
+            bars: 16,
         };
         let (inst, _) = Instance::create(&name, &[], caps, 0).unwrap();
         (inst, Gone(name))

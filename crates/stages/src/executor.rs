@@ -59,6 +59,31 @@ pub fn exec_settings(cfg: &Config, segments_created_ns: u64) -> ExecSettings {
     }
 }
 
+/// Applies the closed bars analytics published (their ATR); returns how many.
+fn drain_bars(
+    bars: &mut shmtrader_shm::Consumer<shmtrader_core::BarRecord>,
+    core: &mut ExecCore,
+    slot: &shmtrader_shm::control::StageSlot,
+) -> u32 {
+    let mut n = 0;
+    loop {
+        match bars.read() {
+            Read::Record(_, b) => {
+                core.on_bar(&b);
+                n += 1;
+            }
+            Read::Gap(k) => {
+                slot.counters[counter::GAPS].fetch_add(k, Ordering::Relaxed);
+            }
+            Read::Empty => break,
+        }
+    }
+    if n > 0 {
+        bars.commit();
+    }
+    n
+}
+
 /// Refused signals are summed up by reason in the log this often.
 const REFUSAL_LOG_NS: u64 = 10_000_000_000;
 
@@ -72,6 +97,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     )?;
     let mut ticks = inst.consumer(&inst.ticks, ring_id::TICKS, consumer_id::EXECUTOR_TICKS)?;
     let mut marks = inst.consumer(&inst.mark, ring_id::MARK, consumer_id::EXECUTOR_MARK)?;
+    let mut bars = inst.consumer(&inst.bars, ring_id::BARS, consumer_id::EXECUTOR_BARS)?;
     let mut outcomes = inst.producer(&inst.outcomes, &[stage_idx::ANALYTICS])?;
     let bell = inst.control.doorbell_ref(stage_idx::EXECUTOR)?;
     let settings = exec_settings(&ctx.cfg, inst.control.created_ns());
@@ -108,6 +134,19 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
         eprintln!("{line}");
     }
     publish_replayed(&inst, &mut outcomes, &replay.outcomes);
+    // The ATR of every symbol from the bars still in the ring: a restarted executor
+    // sizes and places stops at once instead of rebuilding bars for 15 minutes.
+    let ws = inst.bars.write_seq();
+    let mut seeded = 0u64;
+    for seq in ws.saturating_sub(inst.bars.capacity())..ws {
+        if let Some(b) = inst.bars.get(seq) {
+            core.on_bar(&b);
+            seeded += 1;
+        }
+    }
+    if seeded > 0 {
+        tracing::info!(bars = seeded, "ATR taken from the bars ring");
+    }
 
     let slot = &inst.control.block().stages[ctx.idx];
     let (h_hop, h_e2e) = (
@@ -132,6 +171,9 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
     loop {
         let mut did = 0u32;
         loop {
+            // Bars before signals: analytics publishes the bar a tick closed before
+            // that tick's signal, and the signal is sized with the bar's ATR.
+            did += drain_bars(&mut bars, &mut core, slot);
             match signals.read() {
                 Read::Record(seq, s) => {
                     let now = now_ns();
@@ -253,6 +295,7 @@ pub fn run(mut ctx: StageCtx) -> Result<()> {
             bell.wait_until(
                 || {
                     signals.has_data()
+                        || bars.has_data()
                         || ticks.has_data()
                         || marks.has_data()
                         || core.venue_pending()

@@ -106,6 +106,7 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
         signals: cfg.rings.signals,
         outcomes: cfg.rings.outcomes,
         mark: cfg.rings.mark,
+        bars: cfg.rings.bars,
     };
     let (inst, stale) = Instance::create(&cfg.instance, &cfg.symbols, caps, now_ns())?;
     if stale {
@@ -347,12 +348,26 @@ pub fn summary_line(inst: &Instance, up: Duration, ticks_per_s: f64) -> String {
             format!("{}{}", &n[..1], r)
         })
         .collect();
+    // Indicator readiness: a user sees why nothing trades yet.
+    let ready = ctl.symbol_figures().map_or_else(
+        || "warming".to_string(),
+        |rows| {
+            let n = ctl.symbols().len();
+            let r = rows
+                .iter()
+                .take(n)
+                .filter(|r| r[crate::runtime::symfig::READY] == 1.0)
+                .count();
+            format!("{r}/{n} ready")
+        },
+    );
     format!(
-        "[{:>5.0}s] ticks {:>7.0}/s | ingest out {} | analytics in {} | signals {} | orders {} | open {} | pnl {:+.2} (unreal {:+.2}) | restarts {}",
+        "[{:>5.0}s] ticks {:>7.0}/s | ingest out {} | analytics in {} | indicators {} | signals {} | orders {} | open {} | pnl {:+.2} (unreal {:+.2}) | restarts {}",
         up.as_secs_f64(),
         ticks_per_s,
         ingest_out,
         an_in,
+        ready,
         sigs,
         orders,
         figs[fig::OPEN],

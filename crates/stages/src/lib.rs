@@ -18,5 +18,6 @@ pub mod settings;
 pub mod status;
 pub mod synth;
 pub mod venue;
+pub mod warmup;
 
 pub use error::{Result, StageError};

@@ -202,6 +202,27 @@ impl StageCtx {
     }
 }
 
+/// Per-symbol figures the analytics stage publishes in the control block (indexes into
+/// each row of `Control::symbol_figures`).
+pub mod symfig {
+    /// Bars committed (history and live).
+    pub const BARS: usize = 0;
+    /// 1 once every bar indicator has a value (the strategy can signal), else 0.
+    pub const READY: usize = 1;
+    /// Bars loaded from the venue's klines at start (warm start).
+    pub const WARM_BARS: usize = 2;
+    /// Last trade price.
+    pub const LAST_PRICE: usize = 3;
+    /// Signal threshold in force.
+    pub const THRESHOLD: usize = 4;
+    /// Regime code (`Regime::code`).
+    pub const REGIME: usize = 5;
+    /// Strength of the last signal published (NaN: none yet).
+    pub const LAST_STRENGTH: usize = 6;
+    /// Signals published.
+    pub const SIGNALS: usize = 7;
+}
+
 /// ML filter figures the analytics stage publishes in the control block (indexes);
 /// NaN means "not known yet".
 pub mod mlfig {

@@ -236,6 +236,27 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
             }
         }
     }
+    let mut markets = Map::new();
+    if let Some(rows) = ctl.symbol_figures() {
+        use crate::runtime::symfig;
+        let num = |x: f64| if x.is_finite() { json!(x) } else { Value::Null };
+        for (i, name) in symbols.iter().enumerate() {
+            let Some(r) = rows.get(i) else { continue };
+            markets.insert(
+                name.clone(),
+                json!({
+                    "state": if r[symfig::READY] == 1.0 { "ready" } else { "warming" },
+                    "bars": r[symfig::BARS],
+                    "warm_start_bars": r[symfig::WARM_BARS],
+                    "last_price": num(r[symfig::LAST_PRICE]),
+                    "threshold": num(r[symfig::THRESHOLD]),
+                    "regime": shmtrader_strategy::Regime::from_code(r[symfig::REGIME] as u8).as_str(),
+                    "last_signal_strength": num(r[symfig::LAST_STRENGTH]),
+                    "signals": r[symfig::SIGNALS],
+                }),
+            );
+        }
+    }
     let mut latency = Map::new();
     for (i, name) in hist::NAMES.iter().enumerate() {
         latency.insert(name.to_string(), hist_json(&ctl.block().histograms[i]));
@@ -252,6 +273,7 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
         "trading": trading.unwrap_or(Value::Null),
         "ml": ml.unwrap_or(Value::Null),
         "positions": positions,
+        "markets": markets,
         "latency": latency,
         "commands": commands_json(&ctl.mailbox(), now_ns()),
     })
@@ -384,6 +406,32 @@ pub fn status_text(v: &Value) -> String {
             ));
         } else {
             out.push_str("\nml filter: off\n");
+        }
+    }
+    if let Some(m) = v
+        .get("markets")
+        .and_then(|m| m.as_object())
+        .filter(|m| !m.is_empty())
+    {
+        out.push_str("\nmarkets     state     bars  warm-start        price  threshold  regime              last signal\n");
+        for (sym, x) in m {
+            let f = |k: &str, d: usize| {
+                x.get(k)
+                    .and_then(Value::as_f64)
+                    .map_or_else(|| "-".to_string(), |y| format!("{y:.d$}"))
+            };
+            out.push_str(&format!(
+                "  {:<10}{:<8}{:>6}{:>12}{:>13}{:>11}  {:<20}{:>6} ({} signals)\n",
+                sym,
+                t(x, "state"),
+                f("bars", 0),
+                f("warm_start_bars", 0),
+                f("last_price", 4),
+                f("threshold", 3),
+                t(x, "regime"),
+                f("last_signal_strength", 3),
+                f("signals", 0),
+            ));
         }
     }
     if let Some(p) = v

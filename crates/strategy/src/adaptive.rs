@@ -102,7 +102,8 @@ impl AdaptiveThreshold {
         (self.len > 0).then(|| self.won as f64 / self.len as f64)
     }
 
-    /// Sets the regime (its multiplier applies from the next step on).
+    /// Sets the regime (called at every closed bar) and moves the threshold one
+    /// rate-limited step toward the regime's target.
     pub fn set_regime(&mut self, regime: u8) {
         self.regime = regime;
         self.step();

@@ -46,6 +46,7 @@ pub fn engine_params(cfg: &Config) -> Result<EngineParams> {
         target_win_rate: st.target_win_rate,
         window: st.adaptive_window as usize,
         max_step: st.adaptive_max_step,
+        regime_multiplier: regime_multiplier(&st.regime_threshold_mult),
         ..AdaptiveParams::default()
     };
     let regime = RegimeParams {
@@ -73,4 +74,23 @@ pub fn engine_params(cfg: &Config) -> Result<EngineParams> {
         regime,
         micro,
     })
+}
+
+/// `strategy.regime_threshold_mult` by regime code (1..=4, see `Regime::code`); unknown
+/// and unused codes keep 1.
+fn regime_multiplier(m: &[f64; 4]) -> [f64; 8] {
+    use crate::regime::Regime;
+    let mut out = [1.0; 8];
+    for (r, v) in [
+        Regime::TrendingLowVol,
+        Regime::TrendingHighVol,
+        Regime::RangingLowVol,
+        Regime::RangingHighVol,
+    ]
+    .iter()
+    .zip(m)
+    {
+        out[r.code() as usize] = *v;
+    }
+    out
 }

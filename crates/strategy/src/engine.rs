@@ -18,8 +18,8 @@ use crate::fitter::Fitter;
 use crate::micro::{microprice, top_imbalance, OrderFlowImbalance, SignedVolumeImbalance, Vpin};
 use crate::regime::{EfficiencyRatio, Regime, RegimeFilter, RegimeLabeler, DIM};
 use crate::signal::{SignalEngine, SignalInputs, SignalParams};
-use shmtrader_core::{BookTop, Outcome, Signal, Tick};
-use shmtrader_indicators::{IndicatorParams, IndicatorSet, Snapshot};
+use shmtrader_core::{BarRecord, BookTop, Outcome, Signal, Tick};
+use shmtrader_indicators::{Bar, IndicatorParams, IndicatorSet, Snapshot};
 
 /// Regime-model settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +181,8 @@ pub struct Engine {
     signal: SignalEngine,
     fitter: Box<dyn Fitter>,
     stats: EngineStats,
+    /// Bars closed since the last [`take_bars`](Engine::take_bars), with their ATR.
+    bars_out: Vec<BarRecord>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -217,8 +219,10 @@ impl Engine {
         if !(m.vpin_buckets_per_day.is_finite() && m.vpin_buckets_per_day > 0.0) {
             return bad("micro.vpin_buckets_per_day", "must be > 0");
         }
+        let mut set = IndicatorSet::new(&p.indicators)?;
+        set.log_bars();
         let proto = Sym {
-            set: IndicatorSet::new(&p.indicators)?,
+            set,
             last_agg: None,
             bars: 0,
             prev_close: None,
@@ -243,7 +247,55 @@ impl Engine {
             p,
             fitter,
             stats: EngineStats::default(),
+            bars_out: Vec::with_capacity(64),
         })
+    }
+
+    /// Bars closed since the last call, oldest first, each with its ATR: what analytics
+    /// publishes on the bars ring and what the backtest hands to the risk engine, so
+    /// strategy and risk see the same bars. The buffer keeps its capacity.
+    pub fn take_bars(&mut self, mut f: impl FnMut(&BarRecord)) {
+        for b in self.bars_out.drain(..) {
+            f(&b);
+        }
+    }
+
+    /// Seeds one closed bar of a symbol from history (the venue's klines, a warm start):
+    /// the indicators, the regime's window and HMM schedule, VPIN's volume estimate,
+    /// exactly as if the bar had been built from trades. No signal is evaluated. A bar
+    /// at or before the last committed one is refused, as is a bad bar.
+    pub fn warm_bar(&mut self, symbol: usize, bar: &Bar) -> Result<()> {
+        let symbols = self.syms.len();
+        let s = self.syms.get_mut(symbol).ok_or(StrategyError::Symbol {
+            index: symbol,
+            symbols,
+        })?;
+        if let Some(last) = s.set.last_bar() {
+            if bar.open_time_ms <= last.open_time_ms {
+                return Err(StrategyError::Input(format!(
+                    "history bar {} of symbol {symbol} is not after the last one ({})",
+                    bar.open_time_ms, last.open_time_ms
+                )));
+            }
+        }
+        s.set.on_bar(bar)?;
+        Self::on_bars_closed(&self.p, &mut *self.fitter, &mut self.stats, symbol, s, 1);
+        s.features.ind = *s.set.committed();
+        let interval = u32::try_from(self.p.indicators.bar_interval_ms).unwrap_or(u32::MAX);
+        let out = &mut self.bars_out;
+        s.set
+            .take_bars(|b, atr| out.push(bar_record(symbol, interval, b, atr)));
+        Ok(())
+    }
+
+    /// Whether every bar indicator of a symbol has a value (the strategy can signal).
+    pub fn ready(&self, symbol: usize) -> bool {
+        self.syms.get(symbol).is_some_and(|s| s.set.initialized())
+    }
+
+    /// Bars a symbol has committed (history and live).
+    pub fn bars(&self, symbol: usize) -> u64 {
+        self.syms.get(symbol).map_or(0, |s| s.bars)
     }
 
     /// Counters.
@@ -313,6 +365,10 @@ impl Engine {
         let closed = s.set.bars_closed() - bars_before;
         if closed > 0 {
             Self::on_bars_closed(&self.p, &mut *self.fitter, &mut self.stats, i, s, closed);
+            let interval = u32::try_from(self.p.indicators.bar_interval_ms).unwrap_or(u32::MAX);
+            let out = &mut self.bars_out;
+            s.set
+                .take_bars(|b, atr| out.push(bar_record(i, interval, b, atr)));
         }
         // Features at this tick.
         let book = s.book.filter(|b| b.bid_px > 0.0 && b.ask_px > b.bid_px);
@@ -471,6 +527,21 @@ impl Engine {
     /// The regime label of a symbol.
     pub fn regime(&self, symbol: usize) -> Option<Regime> {
         self.syms.get(symbol).map(|s| s.labeler.current())
+    }
+}
+
+/// A committed bar as the bars ring carries it.
+fn bar_record(symbol: usize, interval_ms: u32, b: &Bar, atr: Option<f64>) -> BarRecord {
+    BarRecord {
+        symbol_id: u32::try_from(symbol).unwrap_or(u32::MAX),
+        interval_ms,
+        open_time_ms: b.open_time_ms,
+        open: b.open,
+        high: b.high,
+        low: b.low,
+        close: b.close,
+        volume: b.volume,
+        atr: atr.unwrap_or(f64::NAN),
     }
 }
 

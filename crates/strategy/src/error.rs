@@ -9,6 +9,14 @@ pub enum StrategyError {
     /// An input value is unusable (NaN, negative, out of order).
     #[error("invalid input: {0}")]
     Input(String),
+    /// A symbol index outside the engine's symbol table.
+    #[error("symbol index {index} out of range ({symbols} symbols)")]
+    Symbol {
+        /// The index given.
+        index: usize,
+        /// Symbols the engine has.
+        symbols: usize,
+    },
     /// From an indicator.
     #[error(transparent)]
     Indicator(#[from] shmtrader_indicators::IndicatorError),

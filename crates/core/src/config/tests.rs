@@ -126,6 +126,14 @@ fn bad_value_is_named() {
     assert!(e.to_string().contains("rings.ticks"), "{e}");
     let e = Config::from_toml_str("[risk]\nleverage = \"ten\"\n", "t").unwrap_err();
     assert!(e.to_string().contains("leverage"), "{e}");
+    let e = Config::from_toml_str("[strategy]\nregime_threshold_mult = [1, 1, 0, 1]\n", "t")
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("strategy.regime_threshold_mult"),
+        "{e}"
+    );
+    let e = Config::from_toml_str("[rings]\nbars = 100\n", "t").unwrap_err();
+    assert!(e.to_string().contains("rings.bars"), "{e}");
 }
 
 #[test]

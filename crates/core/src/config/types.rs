@@ -334,6 +334,8 @@ pub struct RingsConfig {
     pub outcomes: u64,
     /// Mark-price ring capacity.
     pub mark: u64,
+    /// Bars ring capacity (closed bars with their ATR, analytics to the executor).
+    pub bars: u64,
 }
 
 /// Supervisor (launcher) behaviour.
@@ -399,6 +401,9 @@ pub struct MlConfig {
     pub min_examples: u32,
     /// Where the model is saved and reloaded from (per instance: `<dir>/<instance>.model.json`).
     pub model_dir: String,
+    /// Prediction-cache entries (LRU keyed by model version and quantized features);
+    /// 0 = off. Its hit rate is in `status`.
+    pub cache_size: u32,
 }
 
 /// Indicator periods (TA-Lib's defaults) and the bar they commit on.
@@ -429,6 +434,10 @@ pub struct IndicatorsConfig {
     pub rv: u32,
     /// VWAP anchor period (ms); 86400000 = daily session VWAP.
     pub vwap_anchor_ms: u64,
+    /// Closed bars fetched from the venue's klines at start to seed the indicators,
+    /// VPIN's daily volume and the regime window before the first live trade (0 = start
+    /// cold). Used when `bar_interval_ms` is a kline interval (1m, 3m, 5m, ...).
+    pub warmup_bars: u32,
 }
 
 /// Strategy parameters: signal, microstructure, regime, adaptive threshold.
@@ -479,6 +488,9 @@ pub struct StrategyConfig {
     pub er_trending: f64,
     /// Bars a new regime label must persist before it is adopted.
     pub regime_hold_bars: u32,
+    /// Adaptive threshold multiplier per regime, in the order trending_low_vol,
+    /// trending_high_vol, ranging_low_vol, ranging_high_vol (unknown: 1).
+    pub regime_threshold_mult: [f64; 4],
 }
 
 impl StrategyConfig {

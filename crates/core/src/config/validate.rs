@@ -46,6 +46,7 @@ impl Config {
             ("rings.signals", self.rings.signals),
             ("rings.outcomes", self.rings.outcomes),
             ("rings.mark", self.rings.mark),
+            ("rings.bars", self.rings.bars),
         ] {
             if !cap.is_power_of_two() || !(16..=(1 << 26)).contains(&cap) {
                 return bad(name, format!("{cap} must be a power of two in 16..=2^26"));
@@ -167,6 +168,14 @@ impl Config {
         ] {
             if !(v.is_finite() && v >= lo && v <= hi) {
                 return bad(k, format!("must be in [{lo}, {hi}]"));
+            }
+        }
+        for (k, m) in st.regime_threshold_mult.iter().enumerate() {
+            if !(m.is_finite() && *m > 0.0 && *m <= 5.0) {
+                return bad(
+                    "strategy.regime_threshold_mult",
+                    format!("element {k} = {m} must be in (0, 5]"),
+                );
             }
         }
         if st.min_confirmations > 4 {

@@ -364,6 +364,11 @@ impl ExecCore {
         self.refused
     }
 
+    /// A closed bar from analytics (the bars ring): see [`RiskEngine::on_bar`].
+    pub fn on_bar(&mut self, b: &shmtrader_core::BarRecord) {
+        self.risk.on_bar(b);
+    }
+
     /// Code of the last refusal ([`RefuseReason::code`]; 0: none yet).
     pub fn last_refusal(&self) -> u8 {
         self.last_refusal
