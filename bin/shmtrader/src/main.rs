@@ -58,6 +58,11 @@ enum Cmd {
         /// Leave the shared-memory segments in place after exit (debugging, tests).
         #[arg(long)]
         keep_segments: bool,
+        /// Leave this stage (ingest, analytics, executor, mock-exchange) to a process you
+        /// start by hand, e.g. under a debugger: the launcher starts and supervises the
+        /// others, shows it as manual in `status` and never restarts it. Repeatable.
+        #[arg(long, value_name = "STAGE")]
+        manual: Vec<String>,
     },
     /// Run the ingest stage alone against an existing instance.
     Ingest {
@@ -268,6 +273,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             common,
             duration,
             keep_segments,
+            manual,
         } => {
             let cfg = load_config(&common)?;
             let exe = std::env::current_exe().context("cannot locate the shmtrader executable")?;
@@ -281,6 +287,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 child_args: child_args(&common, &cfg),
                 duration,
                 keep_segments,
+                manual,
             };
             Ok(launcher::run(&cfg, opts)?)
         }

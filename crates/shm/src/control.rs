@@ -72,6 +72,9 @@ pub enum StageState {
     Stopped,
     /// Died or hung; a restart is pending.
     Failed,
+    /// Left by the launcher (`run --manual`) to a process started by hand, which has
+    /// not attached yet; the launcher neither starts nor restarts it.
+    Manual,
 }
 
 impl StageState {
@@ -84,6 +87,7 @@ impl StageState {
             StageState::Stopping => 3,
             StageState::Stopped => 4,
             StageState::Failed => 5,
+            StageState::Manual => 6,
         }
     }
     /// Decodes a stored code (unknown codes read as `Down`).
@@ -94,6 +98,7 @@ impl StageState {
             3 => StageState::Stopping,
             4 => StageState::Stopped,
             5 => StageState::Failed,
+            6 => StageState::Manual,
             _ => StageState::Down,
         }
     }
@@ -106,6 +111,7 @@ impl StageState {
             StageState::Stopping => "stopping",
             StageState::Stopped => "stopped",
             StageState::Failed => "failed",
+            StageState::Manual => "manual",
         }
     }
 }
@@ -138,6 +144,9 @@ pub struct StageSlot {
     pub counters: [AtomicU64; STAGE_COUNTERS],
     reason_seq: AtomicU64,
     reason: [AtomicU64; 8],
+    /// 1 when the launcher leaves this stage to a hand-started process (`run --manual`):
+    /// shown in `status`, never restarted.
+    pub manual: AtomicU32,
 }
 
 impl StageSlot {

@@ -71,6 +71,17 @@ pub enum StageError {
         /// 1-based line number.
         line: usize,
     },
+    /// A stage started by hand where a process of that stage already runs: refused
+    /// before it touches the control segment or any ring (one producer per ring).
+    #[error("stage {stage} already runs on instance {instance} (pid {pid}); stop it first, or start the launcher with `--manual {stage}` to run it by hand")]
+    StageRunning {
+        /// Stage name.
+        stage: String,
+        /// Instance.
+        instance: String,
+        /// The running process.
+        pid: u32,
+    },
     /// A stage name the launcher does not know.
     #[error("unknown stage {name}")]
     UnknownStage {

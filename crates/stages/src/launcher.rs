@@ -26,6 +26,9 @@ pub struct LaunchOptions {
     pub duration: Option<Duration>,
     /// Leave the segments in /dev/shm after exit (debugging, tests).
     pub keep_segments: bool,
+    /// Stages left to processes started by hand (`--manual`): neither started nor
+    /// restarted, shown as manual in `status`.
+    pub manual: Vec<String>,
 }
 
 struct Managed {
@@ -125,11 +128,43 @@ pub fn run(cfg: &Config, opts: LaunchOptions) -> Result<i32> {
     // Start order: the venue first, so ingest finds it listening.
     let mut start_order = names.clone();
     start_order.rotate_right(usize::from(cfg.mode == Mode::Paper));
+    for m in &opts.manual {
+        if !names.iter().any(|n| n == m) {
+            return Err(StageError::UnknownStage { name: m.clone() });
+        }
+    }
     let mut stages: Vec<Managed> = Vec::new();
     for name in start_order {
         let idx = stage_idx::of(name).ok_or_else(|| StageError::UnknownStage {
             name: name.to_string(),
         })?;
+        if opts.manual.iter().any(|m| m == name) {
+            if let Some(slot) = inst.control.stage(idx) {
+                slot.manual.store(1, Ordering::Release);
+                slot.set_state(StageState::Manual);
+            }
+            let hint = format!(
+                "stage {name} is left to you: start it with `shmtrader {name} --instance {}{}` (under a debugger or perf if you like); it resumes from the stage's cursors, and this launcher will not restart it",
+                cfg.instance,
+                opts.child_args
+                    .windows(2)
+                    .find(|w| w[0] == "--config")
+                    .map(|w| format!(" --config {}", w[1]))
+                    .unwrap_or_default()
+            );
+            tracing::warn!("{hint}");
+            eprintln!("shmtrader: {hint}");
+            stages.push(Managed {
+                name,
+                idx,
+                child: None,
+                spawned_at: Instant::now(),
+                restart_at: None,
+                consecutive: 0,
+                history: VecDeque::new(),
+            });
+            continue;
+        }
         let mut child = spawn(&opts, name)?;
         tracing::info!(stage = name, pid = child.id(), "spawned");
         if name == "mock-exchange" {

@@ -119,6 +119,23 @@ impl StageCtx {
                 .map_err(|e| StageError::io("installing signal handler", e))?;
         }
         let slot = inst.control.stage(idx).ok_or(StageError::NoSlot { idx })?;
+        // One process per stage: a second one (started by hand beside a running
+        // launcher, or twice by hand) is refused here, before it writes anything.
+        let running = slot.pid.load(Ordering::Acquire);
+        if running != 0
+            && running != std::process::id()
+            && matches!(
+                slot.state(),
+                StageState::Starting | StageState::Running | StageState::Stopping
+            )
+            && shmtrader_shm::pid_alive(running)
+        {
+            return Err(StageError::StageRunning {
+                stage: name.to_string(),
+                instance: cfg.instance.clone(),
+                pid: running,
+            });
+        }
         let mut cpu = -1i32;
         if let Some(want) = cfg.stage(name).and_then(|s| s.cpu) {
             match pin_to_cpu(want) {

@@ -92,6 +92,7 @@ pub fn status_json(inst: &Instance, venue_rest_url: &str, ticks_per_sec: f64) ->
                 "pid": s.pid.load(Ordering::Relaxed),
                 "cpu": if cpu >= 0 { json!(cpu) } else { Value::Null },
                 "state": state.as_str(),
+                "manual": s.manual.load(Ordering::Relaxed) != 0,
                 "heartbeat_age_ms": now.saturating_sub(hb) as f64 / 1e6,
                 "restarts": s.restarts.load(Ordering::Relaxed),
                 "last_reason": s.reason(),
@@ -303,10 +304,20 @@ pub fn status_text(v: &Value) -> String {
         "stage", "pid", "cpu", "state", "hb age ms", "restarts", "in", "out"
     ));
     if let Some(stages) = v.get("stages").and_then(|s| s.as_object()) {
+        if stages
+            .values()
+            .any(|s| g(s, "manual").as_bool() == Some(true))
+        {
+            out.push_str("(* started by hand: `run --manual`, not supervised)\n");
+        }
         for (name, s) in stages {
             out.push_str(&format!(
                 "{:<14}{:>8}{:>5}{:>10}{:>10.1}{:>9}{:>12}{:>12}  {}\n",
-                name,
+                if g(s, "manual").as_bool() == Some(true) {
+                    format!("{name}*")
+                } else {
+                    name.to_string()
+                },
                 t(s, "pid"),
                 g(s, "cpu")
                     .as_i64()
