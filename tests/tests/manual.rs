@@ -42,7 +42,11 @@ fn a_manual_stage_is_left_to_the_hand_started_process_and_a_second_one_is_refuse
         let i = state(&inst, "ingest")?;
         (a.0 == "manual" && a.3 && i.0 == "running").then_some(a)
     });
-    assert!(waiting.is_some(), "analytics not shown as manual: {:?}", status(&inst));
+    assert!(
+        waiting.is_some(),
+        "analytics not shown as manual: {:?}",
+        status(&inst)
+    );
     let ingest_pid = state(&inst, "ingest").unwrap().1;
 
     // The developer starts it: it attaches and publishes signals.
@@ -58,7 +62,9 @@ fn a_manual_stage_is_left_to_the_hand_started_process_and_a_second_one_is_refuse
     assert!(up.is_some(), "hand-started analytics not running");
     let i = Instance::open(&inst).expect("instance");
     assert!(
-        poll(Duration::from_secs(10), || (i.signals.write_seq() > 0).then_some(())).is_some(),
+        poll(Duration::from_secs(10), || (i.signals.write_seq() > 0)
+            .then_some(()))
+        .is_some(),
         "no signals from the hand-started analytics"
     );
 
@@ -72,10 +78,18 @@ fn a_manual_stage_is_left_to_the_hand_started_process_and_a_second_one_is_refuse
     }
     std::thread::sleep(Duration::from_millis(500));
     let a = state(&inst, "analytics").unwrap();
-    assert_eq!(a.1, u64::from(hand.id()), "the refused process took the slot");
+    assert_eq!(
+        a.1,
+        u64::from(hand.id()),
+        "the refused process took the slot"
+    );
     assert_eq!(a.0, "running");
     let ing = state(&inst, "ingest").unwrap();
-    assert_eq!((ing.1, ing.2), (ingest_pid, 0), "the launcher's ingest was disturbed");
+    assert_eq!(
+        (ing.1, ing.2),
+        (ingest_pid, 0),
+        "the launcher's ingest was disturbed"
+    );
 
     // Killed, the hand-started stage is not restarted by the launcher; started again by
     // hand it resumes from its cursor, publishing no signal twice.
@@ -114,5 +128,8 @@ fn a_manual_stage_is_left_to_the_hand_started_process_and_a_second_one_is_refuse
     assert!(log.contains("is left to you"), "{log}");
     // The hand-started stage stops with the instance.
     let stopped = finish(again, Duration::from_secs(10));
-    assert!(stopped.status.success(), "hand-started analytics did not stop cleanly");
+    assert!(
+        stopped.status.success(),
+        "hand-started analytics did not stop cleanly"
+    );
 }

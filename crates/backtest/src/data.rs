@@ -59,42 +59,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// Order of the two extremes when a kline is replayed as four trades.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IntrabarPath {
-    /// The extreme nearer the open first (shortest path; ties: high first).
-    #[default]
-    NearestFirst,
-    /// Always open, high, low, close.
-    HighFirst,
-    /// Always open, low, high, close.
-    LowFirst,
-}
-
-impl IntrabarPath {
-    /// Name used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IntrabarPath::NearestFirst => "nearest_first",
-            IntrabarPath::HighFirst => "high_first",
-            IntrabarPath::LowFirst => "low_first",
-        }
-    }
-
-    /// The four prices of a bar in replay order.
-    pub fn prices(self, b: &Bar) -> [f64; 4] {
-        let high_first = match self {
-            IntrabarPath::HighFirst => true,
-            IntrabarPath::LowFirst => false,
-            IntrabarPath::NearestFirst => (b.high - b.open) <= (b.open - b.low),
-        };
-        if high_first {
-            [b.open, b.high, b.low, b.close]
-        } else {
-            [b.open, b.low, b.high, b.close]
-        }
-    }
-}
+pub use shmtrader_indicators::IntrabarPath;
 
 /// Offsets (ms) of the four synthetic trades inside a one-minute bar.
 const KLINE_OFFSETS_MS: [i64; 4] = [0, 20_000, 40_000, 59_999];

@@ -79,6 +79,44 @@ impl Closed {
     }
 }
 
+/// Order of the two extremes when a kline is replayed as four trades (the backtest's
+/// replay of klines, and the analytics engine's warm start of tick-level state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntrabarPath {
+    /// The extreme nearer the open first (shortest path; ties: high first).
+    #[default]
+    NearestFirst,
+    /// Always open, high, low, close.
+    HighFirst,
+    /// Always open, low, high, close.
+    LowFirst,
+}
+
+impl IntrabarPath {
+    /// Name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntrabarPath::NearestFirst => "nearest_first",
+            IntrabarPath::HighFirst => "high_first",
+            IntrabarPath::LowFirst => "low_first",
+        }
+    }
+
+    /// The four prices of a bar in replay order.
+    pub fn prices(self, b: &Bar) -> [f64; 4] {
+        let high_first = match self {
+            IntrabarPath::HighFirst => true,
+            IntrabarPath::LowFirst => false,
+            IntrabarPath::NearestFirst => (b.high - b.open) <= (b.open - b.low),
+        };
+        if high_first {
+            [b.open, b.high, b.low, b.close]
+        } else {
+            [b.open, b.low, b.high, b.close]
+        }
+    }
+}
+
 /// Most flat bars emitted for one silent stretch; a longer silence (an outage, a
 /// halted market) is not papered over with thousands of fake bars.
 pub const DEFAULT_MAX_FILL: u32 = 1_440;

@@ -28,7 +28,7 @@ mod window;
 mod testutil;
 
 pub use atr::{atr_batch, true_range, Atr, Hlc};
-pub use bar::{Bar, BarBuilder, Closed, DEFAULT_MAX_FILL};
+pub use bar::{Bar, BarBuilder, Closed, IntrabarPath, DEFAULT_MAX_FILL};
 pub use bbands::{bbands_batch, BbValue, BollingerBands};
 pub use ema::{ema_batch, Ema};
 pub use error::{IndicatorError, Result};

@@ -18,8 +18,9 @@ use crate::fitter::Fitter;
 use crate::micro::{microprice, top_imbalance, OrderFlowImbalance, SignedVolumeImbalance, Vpin};
 use crate::regime::{EfficiencyRatio, Regime, RegimeFilter, RegimeLabeler, DIM};
 use crate::signal::{SignalEngine, SignalInputs, SignalParams};
+use shmtrader_core::Side;
 use shmtrader_core::{BarRecord, BookTop, Outcome, Signal, Tick};
-use shmtrader_indicators::{Bar, IndicatorParams, IndicatorSet, Snapshot};
+use shmtrader_indicators::{Bar, IndicatorParams, IndicatorSet, IntrabarPath, Snapshot};
 
 /// Regime-model settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +173,9 @@ struct Sym {
     p_high: Option<f64>,
     adaptive: AdaptiveThreshold,
     features: Features,
+    /// Tick rule across warm-start bars: last print and its side.
+    warm_px: f64,
+    warm_side: Side,
 }
 
 /// The engine (see the module doc).
@@ -240,6 +244,8 @@ impl Engine {
             p_high: None,
             adaptive: AdaptiveThreshold::new(p.adaptive.clone())?,
             features: Features::default(),
+            warm_px: f64::NAN,
+            warm_side: Side::Buy,
         };
         Ok(Engine {
             signal: SignalEngine::new(p.signal.clone(), n_symbols)?,
@@ -279,6 +285,26 @@ impl Engine {
             }
         }
         s.set.on_bar(bar)?;
+        // Tick-level state klines cannot give exactly (VPIN's buckets, signed-volume
+        // imbalance) is fed the bar's four prints with tick-rule sides, as the backtest
+        // replays a kline, before the bar's close is processed, as in the tick path. So
+        // VPIN's veto acts from the first live trade instead of after a day of volume.
+        let q = bar.volume / 4.0;
+        for px in IntrabarPath::NearestFirst.prices(bar) {
+            let side = if px > s.warm_px {
+                Side::Buy
+            } else if px < s.warm_px {
+                Side::Sell
+            } else {
+                s.warm_side
+            };
+            s.warm_px = px;
+            s.warm_side = side;
+            let _ = s.svi.update(q, side);
+            if let Some(v) = &mut s.vpin {
+                let _ = v.update(px, q, side);
+            }
+        }
         Self::on_bars_closed(&self.p, &mut *self.fitter, &mut self.stats, symbol, s, 1);
         s.features.ind = *s.set.committed();
         let interval = u32::try_from(self.p.indicators.bar_interval_ms).unwrap_or(u32::MAX);
