@@ -341,6 +341,68 @@ pub enum ExchangeError {
         /// The (truncated) response body, usually Binance's `{"code":..,"msg":..}`.
         body: String,
     },
+    // ---- klines (rest/klines, wire/kline) ----
+    /// A kline interval Binance does not have; nothing was sent.
+    #[error("unknown kline interval {interval:?}: Binance has 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M")]
+    UnknownInterval {
+        /// The interval as given.
+        interval: String,
+    },
+    /// A `limit` the endpoint does not accept; nothing was sent.
+    #[error("{endpoint}: limit {limit} is outside 1..={max}")]
+    LimitOutOfRange {
+        /// Endpoint that was not called.
+        endpoint: &'static str,
+        /// The limit as given.
+        limit: u32,
+        /// The endpoint's maximum.
+        max: u32,
+    },
+    /// A time window whose start lies after its end; nothing was sent.
+    #[error("{endpoint}: start {start_ms} is after end {end_ms}")]
+    TimeRange {
+        /// Endpoint that was not called.
+        endpoint: &'static str,
+        /// Window start (ms).
+        start_ms: i64,
+        /// Window end (ms).
+        end_ms: i64,
+    },
+    /// One kline row is not Binance's documented array, or not a possible bar (a price
+    /// that is not positive and finite, a negative volume, high below low, ...). The
+    /// whole answer is refused: a warm start must not seed indicators with a wrong bar.
+    #[error("klines {symbol}: row {row}: `{field}` {reason}: {text}")]
+    BadKline {
+        /// Symbol requested.
+        symbol: String,
+        /// 0-based index of the row in the answer.
+        row: usize,
+        /// The field at fault (`open`, `volume`, ...; `-` for the row itself).
+        field: &'static str,
+        /// Why it was refused.
+        reason: &'static str,
+        /// The row as received (truncated).
+        text: String,
+    },
+    /// `klines_range` stopped before the end of its range because a page failed. The
+    /// bars fetched so far are kept here, contiguous and without duplicates; the caller
+    /// resumes with `klines_range(.., resume_from_ms, end)` after `source`'s backoff
+    /// (for a 429, [`crate::rest::RestClient::blocked_for`]).
+    #[error("klines {symbol} {interval}: stopped after {} bars; resume from {resume_from_ms}: {source}", fetched.len())]
+    KlinesIncomplete {
+        /// Symbol requested.
+        symbol: String,
+        /// Interval requested.
+        interval: String,
+        /// The bars fetched before the failure, oldest first.
+        fetched: Vec<crate::wire::kline::Kline>,
+        /// Where the next page would have started (ms): open time of the last fetched
+        /// bar + 1, or the range's start when nothing was fetched.
+        resume_from_ms: i64,
+        /// The failure of the page.
+        #[source]
+        source: Box<ExchangeError>,
+    },
     /// A configuration value that cannot work.
     #[error("bad config `{key}`: {reason}")]
     Config {
@@ -359,6 +421,7 @@ impl ExchangeError {
             ExchangeError::RateLimited { .. } | ExchangeError::Banned { .. } => {
                 Some(ApiErrorKind::RateLimited)
             }
+            ExchangeError::KlinesIncomplete { source, .. } => source.api_kind(),
             _ => None,
         }
     }
@@ -369,6 +432,7 @@ impl ExchangeError {
                 Some(*code)
             }
             ExchangeError::Banned { .. } => Some(-1003),
+            ExchangeError::KlinesIncomplete { source, .. } => source.api_code(),
             _ => None,
         }
     }

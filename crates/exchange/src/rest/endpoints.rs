@@ -35,6 +35,10 @@ pub(super) const PING: Ep = ep!("GET", "/v1/ping", None);
 pub(super) const TIME: Ep = ep!("GET", "/v1/time", None);
 pub(super) const EXCHANGE_INFO: Ep = ep!("GET", "/v1/exchangeInfo", None);
 pub(super) const PREMIUM_INDEX: Ep = ep!("GET", "/v1/premiumIndex", None);
+/// Weight by `limit`: see [`super::klines_weight`].
+pub(super) const KLINES: Ep = ep!("GET", "/v1/klines", None);
+/// Weight 1 with a symbol, 40 without.
+pub(super) const TICKER_24HR: Ep = ep!("GET", "/v1/ticker/24hr", None);
 pub(super) const ORDER_NEW: Ep = ep!("POST", "/v1/order", Signed);
 pub(super) const ORDER_CANCEL: Ep = ep!("DELETE", "/v1/order", Signed);
 pub(super) const ORDER_QUERY: Ep = ep!("GET", "/v1/order", Signed);

@@ -33,8 +33,8 @@
 //! Layout: `config` (URLs, timeouts), `endpoints` (the endpoint table), `transport`
 //! (form encoding, signing, sending, status classification), `limits` (rate-limit
 //! headers, 429/418 gate), `reconcile` (unknown outcomes), `client` (construction, clock,
-//! stats, maintenance), then one file per endpoint group: `market`, `orders`, `algo`,
-//! `account`, `stream_keys`.
+//! stats, maintenance), then one file per endpoint group: `market`, `klines` (history
+//! and the 24-hour ticker), `orders`, `algo`, `account`, `stream_keys`.
 
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64};
 use std::sync::Mutex;
@@ -50,6 +50,7 @@ mod algo;
 mod client;
 mod config;
 mod endpoints;
+mod klines;
 mod limits;
 mod market;
 mod orders;
@@ -62,9 +63,13 @@ pub use account::MarginType;
 pub use algo::{AlgoOrderRequest, AlgoType};
 pub use client::{ClientStats, Maintenance, MaintenanceHandle};
 pub use config::{RestConfig, LIVE_URL, TESTNET_URL};
+pub use klines::{klines_weight, weight_wait, KLINES_MAX_LIMIT, WEIGHT_RESERVE_PCT};
 pub use limits::{same_window, RateLimitUsage, RateView};
 pub use orders::{OrderRef, UserTradesQuery};
 pub use reconcile::Placement;
+
+/// Re-exported: Binance's kline interval names and lengths.
+pub use crate::wire::kline::{interval_ms, interval_name, is_kline_interval, Kline, Ticker24h};
 
 /// Re-exported: the trigger source of conditional orders (also parsed from the wire).
 pub use crate::wire::enums::WorkingType;

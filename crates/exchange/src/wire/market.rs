@@ -52,7 +52,7 @@ impl<'de> Deserialize<'de> for Dec {
 }
 
 /// `deserialize_with` helper: a decimal string field straight into an `f64`.
-fn dec<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+pub(crate) fn dec<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
     Dec::deserialize(d).map(|x| x.0)
 }
 
@@ -451,7 +451,9 @@ pub struct MarkPriceInfo {
 }
 
 /// `deserialize_with` helper: an optional decimal string; absent, `null` or `""` is `None`.
-fn opt_dec<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<f64>, D::Error> {
+pub(crate) fn opt_dec<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<f64>, D::Error> {
     match Option::<std::borrow::Cow<'de, str>>::deserialize(d)? {
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(None),

@@ -15,10 +15,12 @@
 //!
 //! `account`: exchangeInfo, orders, account, positions, algo orders, user-data events.
 //! `market`: market streams and the public REST bodies of market data.
+//! `kline`: klines, the 24-hour ticker, the kline stream and Binance's interval names.
 
 pub mod account;
 pub mod decimal;
 pub mod enums;
+pub mod kline;
 pub mod market;
 
 pub use decimal::{parse_decimal, Fee};
