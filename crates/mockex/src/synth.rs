@@ -81,7 +81,7 @@ pub(crate) fn p_buy(last_z: f64) -> f64 {
 
 /// Size of one taker order in quantity units: log-normal around the median, on the
 /// step grid, at least the minimum quantity.
-pub(crate) fn taker_units(spec: &SymbolSpec, rng: &mut ChaCha8Rng) -> i64 {
+pub(crate) fn taker_units<R: Rng>(spec: &SymbolSpec, rng: &mut R) -> i64 {
     let q = spec.median_qty * (1.1 * normal(rng)).exp();
     let units =
         ((q * 10f64.powi(spec.qty_dp as i32) / spec.step as f64).round() as i64).max(1) * spec.step;
@@ -89,14 +89,14 @@ pub(crate) fn taker_units(spec: &SymbolSpec, rng: &mut ChaCha8Rng) -> i64 {
 }
 
 /// Number of maker fills (raw trades) in one aggTrade: geometric, 1 to 8.
-pub(crate) fn makers(rng: &mut ChaCha8Rng) -> u64 {
+pub(crate) fn makers<R: Rng>(rng: &mut R) -> u64 {
     1 + (rng.gen_range(0.0f64..1.0).ln() / 0.5f64.ln())
         .floor()
         .clamp(0.0, 7.0) as u64
 }
 
 /// The spread of the book after a change, in ticks (mostly one).
-pub(crate) fn spread_ticks(rng: &mut ChaCha8Rng) -> i64 {
+pub(crate) fn spread_ticks<R: Rng>(rng: &mut R) -> i64 {
     if rng.gen_bool(0.85) {
         1
     } else {
@@ -139,7 +139,7 @@ pub struct Synth {
 }
 
 /// An exponential waiting time (ms) at `rate` per ms.
-pub(crate) fn exp_sample(rng: &mut ChaCha8Rng, rate: f64) -> f64 {
+pub(crate) fn exp_sample<R: Rng>(rng: &mut R, rate: f64) -> f64 {
     let u: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
     -u.ln() / rate.max(1e-12)
 }

@@ -23,17 +23,17 @@
 //!   first finds the log-mid of the last trade and the number of raw trades, the second
 //!   prices the trades and builds the bars. The last trade is at the live opening bid or
 //!   ask (within a tick), and trade ids run on into the live tape's first id.
-//! * **Seeds**: one stream per symbol, derived from `mock.seed` and the symbol's index,
-//!   separate from the live tape's, so generating history (lazily, on the first klines
-//!   request) never changes the live tape.
+//! * **Seeds**: one stream per symbol (xoshiro256++, [`super::rng`]), derived from
+//!   `mock.seed` and the symbol's index, separate from the live tape's, so generating
+//!   history (lazily, on the first klines request) never changes the live tape.
 //!
 //! What differs from the live tape: a large order trades at the touch instead of
 //! sweeping the shaped book level by level (one aggTrade instead of several; the same
 //! volume), and the book itself is not simulated.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 
+use super::rng::Xoshiro;
 use super::store::{Bar, MINUTE};
 use crate::book::normal;
 use crate::spec::SymbolSpec;
@@ -75,9 +75,9 @@ pub struct History {
 }
 
 impl HistorySeed {
-    fn rng(&self, salt: u64) -> ChaCha8Rng {
+    fn rng(&self, salt: u64) -> Xoshiro {
         let sym = (self.sym as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        ChaCha8Rng::seed_from_u64(self.seed ^ salt ^ sym)
+        Xoshiro::seed_from_u64(self.seed ^ salt ^ sym)
     }
     fn start_minute(&self) -> u64 {
         self.start_ms - self.start_ms % MINUTE
@@ -97,7 +97,7 @@ struct Regimes {
 
 impl Regimes {
     /// Drawn backwards from `end` (calm there) to `begin`.
-    fn draw(rng: &mut ChaCha8Rng, begin: f64, end: f64) -> Regimes {
+    fn draw(rng: &mut Xoshiro, begin: f64, end: f64) -> Regimes {
         let mut volatile = false;
         let mut t = end;
         let mut switches = Vec::new();

@@ -10,6 +10,7 @@
 
 pub mod history;
 pub mod interval;
+pub mod rng;
 pub mod store;
 pub mod wire;
 
