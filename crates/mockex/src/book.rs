@@ -66,7 +66,7 @@ impl Book {
 }
 
 /// Standard normal via Box-Muller (rand 0.8 has no distributions crate here).
-pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
+pub fn normal<R: Rng>(rng: &mut R) -> f64 {
     let u1: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
     let u2: f64 = rng.gen_range(0.0..1.0);
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()

@@ -6,6 +6,13 @@
 //! replay of recorded data (`MockConfig::data`) or a seeded synthetic market; orders fill
 //! against that tape and book, with fees, positions and margin checks.
 //!
+//! # Klines
+//!
+//! `GET /fapi/v1/klines`, `GET /fapi/v1/ticker/24hr` and `<symbol>@kline_<interval>`
+//! are aggregated from the mock's own tape (see [`klines`]); the synthetic market adds
+//! [`MockConfig::history_minutes`] of seeded history before its start, drawn from its own
+//! price process and generated on first use ([`MockHandle::klines_ready`]).
+//!
 //! # Test hooks
 //!
 //! Under `/mock/` (no key, no signature) and on [`MockHandle`]:
@@ -76,8 +83,10 @@ pub mod engine;
 pub mod error;
 pub mod faults;
 pub mod feed;
+pub mod klines;
 pub mod replay;
 pub mod rest;
+mod seeded;
 pub mod spec;
 pub mod synth;
 mod ws;
@@ -137,6 +146,8 @@ pub(crate) struct Shared {
     pub feed_wake: Notify,
     /// Server stopping.
     pub stop: watch::Sender<bool>,
+    /// The synthetic market's seeded kline history, per symbol (empty in replay).
+    pub(crate) history: Vec<seeded::HistorySlot>,
 }
 
 enum Source {
@@ -157,10 +168,30 @@ fn build(cfg: MockConfig) -> Result<(Arc<Shared>, Source)> {
             reason: format!("`{}` is neither USDT nor BNB", cfg.fee_asset),
         });
     }
+    if cfg.history_minutes as usize > klines::MAX_BARS {
+        return Err(MockError::Config {
+            key: "history_minutes",
+            reason: format!(
+                "{} is more than the {} minutes (7 days) of bars the mock keeps",
+                cfg.history_minutes,
+                klines::MAX_BARS
+            ),
+        });
+    }
     let mut uni = Universe::from_names(&cfg.symbols)?;
+    let mut history = Vec::new();
+    let mut opening: Vec<(u64, i64)> = Vec::new();
     let (source, init) = if cfg.data.is_empty() {
         let start = rest::now_ms();
         let (s, init) = Synth::new(&uni.specs, cfg.seed, cfg.trades_per_sec, start);
+        let starts = s.starts();
+        opening = uni
+            .specs
+            .iter()
+            .zip(&starts)
+            .map(|(spec, st)| (start, synth::bid_for(spec, st.mid)))
+            .collect();
+        history = seeded::slots(&uni.specs, &starts, cfg.seed, start, cfg.history_minutes);
         (Source::Synth(Box::new(s)), init)
     } else {
         let events = replay::load_replay(&cfg.data, &mut uni, cfg.seed)?;
@@ -182,6 +213,9 @@ fn build(cfg: MockConfig) -> Result<(Arc<Shared>, Source)> {
     for ev in init {
         engine.apply(ev);
     }
+    for (i, (t, bid)) in opening.into_iter().enumerate() {
+        engine.open_klines(i, t, bid);
+    }
     let sh = Shared {
         specs: uni.specs.clone(),
         engine: Mutex::new(engine),
@@ -196,6 +230,7 @@ fn build(cfg: MockConfig) -> Result<(Arc<Shared>, Source)> {
         moves: Mutex::new(Vec::new()),
         feed_wake: Notify::new(),
         stop: watch::channel(false).0,
+        history,
         cfg,
     };
     Ok((Arc::new(sh), source))
@@ -430,6 +465,16 @@ impl MockHandle {
             .lock()
             .map(|e| e.replay_done)
             .unwrap_or(false)
+    }
+    /// Generates (once) and merges the seeded kline history of every symbol, as the
+    /// first `GET /fapi/v1/klines` would; returns at once in replay or with
+    /// `history_minutes` 0.
+    pub async fn klines_ready(&self) {
+        seeded::ensure(&self.shared, 0..self.shared.specs.len()).await;
+    }
+    /// The current data-clock time (ms): "now" for klines.
+    pub fn data_time(&self) -> u64 {
+        self.shared.engine.lock().map(|e| e.data_now()).unwrap_or(0)
     }
     /// Listed symbols.
     pub fn symbols(&self) -> Vec<String> {

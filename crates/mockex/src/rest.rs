@@ -142,6 +142,17 @@ fn route(method: &Method, path: &str, p: &Params) -> Option<Route> {
             )
         }
         ("GET", "/fapi/v1/aggTrades") => (20, 0, Security::None),
+        ("GET", "/fapi/v1/klines") => {
+            let l: u32 = p.get("limit").and_then(|l| l.parse().ok()).unwrap_or(500);
+            let w = match l {
+                0..=99 => 1,
+                100..=499 => 2,
+                500..=1000 => 5,
+                _ => 10,
+            };
+            (w, 0, Security::None)
+        }
+        ("GET", "/fapi/v1/ticker/24hr") => (if has_sym { 1 } else { 40 }, 0, Security::None),
         ("GET", "/fapi/v1/ticker/bookTicker") => (if has_sym { 2 } else { 5 }, 0, Security::None),
         ("GET", "/fapi/v1/premiumIndex") => (if has_sym { 1 } else { 10 }, 0, Security::None),
         ("POST", "/fapi/v1/order") => (0, 1, Security::Signed),
@@ -352,6 +363,12 @@ pub(crate) async fn handle(
             return err_response(&e, &hdrs);
         }
     }
+    if method == Method::GET && matches!(path.as_str(), "/fapi/v1/klines" | "/fapi/v1/ticker/24hr")
+    {
+        // The seeded history of what is asked for, generated on first use.
+        let syms = crate::seeded::requested(&sh, params.get("symbol").map(String::as_str));
+        crate::seeded::ensure(&sh, syms).await;
+    }
     let result = dispatch(&sh, &method, &path, &params, &headers);
     if forced == Some(503) {
         // The request was executed; the client cannot know: it must reconcile.
@@ -470,6 +487,8 @@ fn dispatch(
             match (method.as_str(), path) {
                 ("GET", "/fapi/v1/depth") => e.depth(p),
                 ("GET", "/fapi/v1/aggTrades") => e.agg_trades(p),
+                ("GET", "/fapi/v1/klines") => e.klines(p),
+                ("GET", "/fapi/v1/ticker/24hr") => e.ticker_24hr(p),
                 ("GET", "/fapi/v1/ticker/bookTicker") => e.book_ticker(p),
                 ("GET", "/fapi/v1/premiumIndex") => e.premium_index(p),
                 ("POST", "/fapi/v1/order") => {

@@ -19,6 +19,102 @@ const VOLATILE_RATE_MULT: f64 = 2.5;
 const CALM_MEAN_MS: f64 = 600_000.0;
 const VOLATILE_MEAN_MS: f64 = 120_000.0;
 
+// ---------------------------------------------------------------- the process
+//
+// One definition of every draw and parameter of the price process, used by the live
+// tape below and by the seeded history before it (`klines::history`), so the two are
+// the same process by construction, not by copy.
+
+/// Per-ms volatility of `spec`'s mid in the calm regime (its annual volatility).
+pub(crate) fn sigma_ms(spec: &SymbolSpec) -> f64 {
+    spec.vol_annual / MS_PER_YEAR.sqrt()
+}
+
+/// Volatility multiplier of a regime.
+pub(crate) fn vol_mult(volatile: bool) -> f64 {
+    if volatile {
+        VOLATILE_VOL_MULT
+    } else {
+        1.0
+    }
+}
+
+/// Mean time the market stays in a regime before it switches (ms).
+pub(crate) fn regime_mean_ms(volatile: bool) -> f64 {
+    if volatile {
+        VOLATILE_MEAN_MS
+    } else {
+        CALM_MEAN_MS
+    }
+}
+
+/// Calm-regime taker-order rate of one symbol (per ms): its share of the total rate.
+pub(crate) fn base_rate_ms(trades_per_sec: f64, spec: &SymbolSpec, total_activity: f64) -> f64 {
+    trades_per_sec.max(0.0) * spec.activity / total_activity / 1000.0
+}
+
+/// Taker-order rate (per ms) in a regime.
+pub(crate) fn trade_rate(rate_ms: f64, volatile: bool) -> f64 {
+    rate_ms * if volatile { VOLATILE_RATE_MULT } else { 1.0 }
+}
+
+/// Quote-change rate (per ms) in a regime.
+pub(crate) fn quote_rate(rate_ms: f64, volatile: bool) -> f64 {
+    rate_ms * 1.5 * if volatile { VOLATILE_RATE_MULT } else { 1.0 } + 0.002
+}
+
+/// Log-return of the mid over `dt` ms at per-ms volatility `vol` for the standard
+/// normal draw `z` (a martingale in price: the drift term compensates the convexity).
+pub(crate) fn log_return(vol: f64, dt: f64, z: f64) -> f64 {
+    vol * dt.sqrt() * z - 0.5 * vol * vol * dt
+}
+
+/// The takers' lean after an arrival whose mid move was driven by `z`.
+pub(crate) fn next_lean(last_z: f64, z: f64) -> f64 {
+    0.7 * last_z + z
+}
+
+/// Probability that the next taker buys, leaning with the recent moves.
+pub(crate) fn p_buy(last_z: f64) -> f64 {
+    (0.5 + 0.3 * (last_z * 0.8).tanh()).clamp(0.05, 0.95)
+}
+
+/// Size of one taker order in quantity units: log-normal around the median, on the
+/// step grid, at least the minimum quantity.
+pub(crate) fn taker_units<R: Rng>(spec: &SymbolSpec, rng: &mut R) -> i64 {
+    let q = spec.median_qty * (1.1 * normal(rng)).exp();
+    let units =
+        ((q * 10f64.powi(spec.qty_dp as i32) / spec.step as f64).round() as i64).max(1) * spec.step;
+    units.max(spec.min_qty)
+}
+
+/// Number of maker fills (raw trades) in one aggTrade: geometric, 1 to 8.
+pub(crate) fn makers<R: Rng>(rng: &mut R) -> u64 {
+    1 + (rng.gen_range(0.0f64..1.0).ln() / 0.5f64.ln())
+        .floor()
+        .clamp(0.0, 7.0) as u64
+}
+
+/// The spread of the book after a change, in ticks (mostly one).
+pub(crate) fn spread_ticks<R: Rng>(rng: &mut R) -> i64 {
+    if rng.gen_bool(0.85) {
+        1
+    } else {
+        2
+    }
+}
+
+/// Where the live market starts, per symbol: what the seeded history must end at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SynthStart {
+    /// The mid at the start.
+    pub mid: f64,
+    /// The first raw trade id the live tape will use.
+    pub first_trade_id: u64,
+    /// The calm-regime taker-order rate (per ms).
+    pub rate_ms: f64,
+}
+
 #[derive(Debug)]
 struct SymState {
     spec: SymbolSpec,
@@ -42,7 +138,8 @@ pub struct Synth {
     syms: Vec<SymState>,
 }
 
-fn exp_sample(rng: &mut ChaCha8Rng, rate: f64) -> f64 {
+/// An exponential waiting time (ms) at `rate` per ms.
+pub(crate) fn exp_sample<R: Rng>(rng: &mut R, rate: f64) -> f64 {
     let u: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
     -u.ln() / rate.max(1e-12)
 }
@@ -63,7 +160,7 @@ impl Synth {
         let t0 = start_ms as f64;
         for (i, spec) in specs.iter().enumerate() {
             let mid = spec.base_price * (0.02 * normal(&mut rng)).exp();
-            let rate_ms = trades_per_sec.max(0.0) * spec.activity / total_activity / 1000.0;
+            let rate_ms = base_rate_ms(trades_per_sec, spec, total_activity);
             let level_qty = spec.median_qty * 10f64.powi(spec.qty_dp as i32) * 3.0;
             let first_id = 4_000_000_000_000 + rng.gen_range(0..1_000_000_000_000u64);
             let mut shaper = BookShaper::new(i, spec.tick, spec.step, level_qty, first_id);
@@ -77,7 +174,7 @@ impl Synth {
             syms.push(SymState {
                 spec: *spec,
                 mid,
-                sigma_ms: spec.vol_annual / MS_PER_YEAR.sqrt(),
+                sigma_ms: sigma_ms(spec),
                 volatile: false,
                 rate_ms,
                 next_trade,
@@ -90,6 +187,20 @@ impl Synth {
             });
         }
         (Synth { rng, syms }, init)
+    }
+
+    /// Where each symbol's live market starts (mid, first raw trade id, calm trade
+    /// rate), in symbol order. Read it before the first [`Synth::next_batch`]: the
+    /// seeded history (`klines::history`) ends exactly there.
+    pub fn starts(&self) -> Vec<SynthStart> {
+        self.syms
+            .iter()
+            .map(|s| SynthStart {
+                mid: s.mid,
+                first_trade_id: s.trade_id,
+                rate_ms: s.rate_ms,
+            })
+            .collect()
     }
 
     /// Data time (ms) of the next batch, if any symbol is active.
@@ -117,33 +228,21 @@ impl Synth {
         let time = t as u64;
         // Diffuse the mid over the elapsed time, switching regime on the way.
         let dt = (t - s.last_move).max(0.0);
-        let mean = if s.volatile {
-            VOLATILE_MEAN_MS
-        } else {
-            CALM_MEAN_MS
-        };
+        let mean = regime_mean_ms(s.volatile);
         if rng.gen_bool((1.0 - (-dt / mean).exp()).clamp(0.0, 1.0)) {
             s.volatile = !s.volatile;
         }
-        let vol = s.sigma_ms * if s.volatile { VOLATILE_VOL_MULT } else { 1.0 };
+        let vol = s.sigma_ms * vol_mult(s.volatile);
         let z = normal(rng);
-        s.mid *= (vol * dt.sqrt() * z - 0.5 * vol * vol * dt).exp();
+        s.mid *= log_return(vol, dt, z).exp();
         s.last_move = t;
-        s.last_z = 0.7 * s.last_z + z;
+        s.last_z = next_lean(s.last_z, z);
         let mut out = Vec::new();
         if is_trade {
-            let p_buy = 0.5 + 0.3 * (s.last_z * 0.8).tanh();
-            let taker_buy = rng.gen_bool(p_buy.clamp(0.05, 0.95));
-            let q = s.spec.median_qty * (1.1 * normal(rng)).exp();
-            let units =
-                ((q * 10f64.powi(s.spec.qty_dp as i32) / s.spec.step as f64).round() as i64).max(1)
-                    * s.spec.step;
-            let units = units.max(s.spec.min_qty);
+            let taker_buy = rng.gen_bool(p_buy(s.last_z));
+            let units = taker_units(&s.spec, rng);
             for (px, qty) in s.shaper.take(taker_buy, units) {
-                let makers = 1
-                    + (rng.gen_range(0.0f64..1.0).ln() / 0.5f64.ln())
-                        .floor()
-                        .clamp(0.0, 7.0) as u64;
+                let makers = makers(rng);
                 let first = s.trade_id;
                 s.trade_id += makers;
                 let trade = AggTrade {
@@ -162,13 +261,11 @@ impl Synth {
                     kind: FeedKind::AggTrade { sym: i, trade },
                 });
             }
-            let rate = s.rate_ms * if s.volatile { VOLATILE_RATE_MULT } else { 1.0 };
-            s.next_trade = t + exp_sample(rng, rate);
+            s.next_trade = t + exp_sample(rng, trade_rate(s.rate_ms, s.volatile));
         } else {
-            let rate = s.rate_ms * 1.5 * if s.volatile { VOLATILE_RATE_MULT } else { 1.0 } + 0.002;
-            s.next_quote = t + exp_sample(rng, rate);
+            s.next_quote = t + exp_sample(rng, quote_rate(s.rate_ms, s.volatile));
         }
-        let spread = if rng.gen_bool(0.85) { 1 } else { 2 };
+        let spread = spread_ticks(rng);
         let bid = bid_for(&s.spec, s.mid);
         out.extend(s.shaper.reshape(rng, time, bid, spread));
         out
@@ -194,7 +291,8 @@ impl Synth {
     }
 }
 
-fn bid_for(spec: &SymbolSpec, mid: f64) -> i64 {
+/// The best bid the book keeps under a mid: the tick below `mid` − half a tick.
+pub(crate) fn bid_for(spec: &SymbolSpec, mid: f64) -> i64 {
     let units = mid * 10f64.powi(spec.price_dp as i32) - spec.tick as f64 / 2.0;
     ((units / spec.tick as f64).floor() as i64 * spec.tick).max(spec.tick)
 }

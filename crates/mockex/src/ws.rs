@@ -117,6 +117,7 @@ async fn run(sh: Arc<Shared>, mut socket: WebSocket, mut conn: Conn) {
     for s in std::mem::take(&mut conn.streams) {
         if subscribed.insert(s.clone()) {
             sh.out.subs.add(&s);
+            crate::seeded::warm_for_stream(&sh, &s);
         }
     }
     if !subscribed.is_empty() {
@@ -259,7 +260,7 @@ const METHODS: &str = "SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY,
 
 /// Answers one client frame with Binance's exact reply or error frame.
 fn handle_request(
-    sh: &Shared,
+    sh: &Arc<Shared>,
     conn: &mut Conn,
     subscribed: &mut HashSet<String>,
     text: &str,
@@ -301,6 +302,7 @@ fn handle_request(
             for s in list {
                 if subscribed.insert(s.clone()) {
                     sh.out.subs.add(&s);
+                    crate::seeded::warm_for_stream(sh, &s);
                     any = true;
                 }
             }

@@ -318,6 +318,10 @@ pub struct MockConfig {
     /// Asset commissions are reported in: `USDT`, or `BNB` (Binance's BNB fee
     /// discount; the wallet is still debited in USDT).
     pub fee_asset: String,
+    /// Minutes of seeded 1-minute kline history before the synthetic market's start,
+    /// served by `GET /fapi/v1/klines` for warm starts (0: none; at most 10080, the
+    /// 7 days of bars the mock keeps). Replay ignores it.
+    pub history_minutes: u32,
 }
 
 /// Ring capacities (records, each a power of two).

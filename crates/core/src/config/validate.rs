@@ -254,6 +254,12 @@ impl Config {
         if !(m.listen_key_ttl_s.is_finite() && m.listen_key_ttl_s >= 0.05) {
             return bad("mock.listen_key_ttl_s", "must be at least 0.05 s");
         }
+        if m.history_minutes > 10_080 {
+            return bad(
+                "mock.history_minutes",
+                "at most 10080 (the 7 days of 1-minute bars the mock keeps)",
+            );
+        }
         if self.executor.journal_dir.trim().is_empty() {
             return bad("executor.journal_dir", "must not be empty");
         }

@@ -13,6 +13,7 @@ use super::{now_ms, Engine, Side};
 use crate::api_error::ApiError;
 use crate::book::{normal, Book};
 use crate::feed::{AggTrade, FeedEvent, FeedKind, Level};
+use crate::klines::{self, KlineStore};
 use crate::spec::SymbolSpec;
 
 /// Levels a market order may walk when the market quotes only a best bid / ask.
@@ -91,6 +92,12 @@ pub(super) struct Market {
     pub(super) windows: [DepthWindow; 3],
     /// aggTrades still to be left off the websocket (REST history keeps them).
     pub(super) drop_agg: u64,
+    /// 1-minute bars, every kline interval's source.
+    pub(super) klines: KlineStore,
+    /// `<symbol>@kline_<interval>` for each of [`klines::interval::ALL`], built once.
+    pub(super) kline_streams: Vec<String>,
+    /// Next 250 ms boundary of data time at which the kline streams push.
+    pub(super) kline_push_at: u64,
 }
 
 impl Market {
@@ -113,6 +120,12 @@ impl Market {
                 DepthWindow::new(500, "@500ms"),
             ],
             drop_agg: 0,
+            klines: KlineStore::new(klines::MAX_BARS),
+            kline_streams: klines::interval::ALL
+                .iter()
+                .map(|iv| format!("{}@kline_{}", spec.stream_sym(), iv.name()))
+                .collect(),
+            kline_push_at: 0,
         }
     }
     pub(super) fn best(&self) -> (Option<Level>, Option<Level>) {
@@ -201,6 +214,7 @@ impl Engine {
             return;
         }
         self.data_now = t;
+        self.roll_klines(t);
         for i in 0..self.mk.len() {
             for w in 0..3 {
                 let win = &self.mk[i].windows[w];
@@ -418,6 +432,8 @@ impl Engine {
             m.hist.pop_front();
         }
         m.hist.push_back(t.clone());
+        m.klines
+            .on_trade(t.time, t.price, t.qty, !t.buyer_maker, (t.first, t.last));
         if m.drop_agg > 0 {
             m.drop_agg -= 1;
         } else {

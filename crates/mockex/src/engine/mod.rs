@@ -16,7 +16,9 @@
 //! - `trades`: the account's own fills (`userTrades`) and the commission asset;
 //! - `account`: positions, margin, wallet, leverage and margin settings, funding and
 //!   liquidation, and the account / balance / positionRisk views;
-//! - `algo`: conditional orders, their triggers, ALGO_UPDATE and views.
+//! - `algo`: conditional orders, their triggers, ALGO_UPDATE and views;
+//! - `klines`: klines and the 24-hour ticker over REST, the kline streams, the merge of
+//!   the seeded history (the bars themselves are `crate::klines`).
 //!
 //! Each module keeps its unit tests in `<module>/tests.rs`, on the scaffolding of
 //! `testkit`.
@@ -24,6 +26,7 @@
 mod account;
 mod algo;
 mod attempts;
+mod klines;
 mod market;
 mod matching;
 mod orders;
