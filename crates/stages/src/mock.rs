@@ -71,6 +71,7 @@ pub fn mock_config(cfg: &Config, o: &MockOverrides) -> Result<MockConfig> {
         starting_balance: m.starting_balance,
         listen_key_ttl: std::time::Duration::from_secs_f64(m.listen_key_ttl_s),
         fee_asset: m.fee_asset.clone(),
+        history_minutes: m.history_minutes,
         ..MockConfig::default()
     })
 }

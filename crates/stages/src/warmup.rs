@@ -23,7 +23,9 @@ use std::time::Duration;
 /// Symbols fetched at once (each a few requests of weight 10).
 const PARALLEL: usize = 4;
 /// The whole warm start gives up after this; symbols not loaded by then start cold.
-const DEADLINE: Duration = Duration::from_secs(20);
+const DEADLINE: Duration = Duration::from_secs(30);
+/// Attempts per symbol: a failed page (timeout, 429) resumes where it stopped.
+const ATTEMPTS: u32 = 3;
 
 /// What the warm start loaded for one symbol.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +62,11 @@ pub fn fetch(cfg: &Config, interval: &'static str, now_ms: i64) -> Vec<History> 
         Ok(rt) => rt,
         Err(e) => return cold(format!("no async runtime: {e}")),
     };
-    let client = match RestClient::new(RestConfig::mock(&cfg.venue.rest_url), None) {
+    // A request may take long on a cold venue (a mock generating its history): the
+    // deadline below bounds the whole warm start instead.
+    let mut rc = RestConfig::mock(&cfg.venue.rest_url);
+    rc.request_timeout = DEADLINE;
+    let client = match RestClient::new(rc, None) {
         Ok(c) => c,
         Err(e) => return cold(format!("REST client: {e}")),
     };
@@ -76,8 +82,7 @@ pub fn fetch(cfg: &Config, interval: &'static str, now_ms: i64) -> Vec<History> 
             let (client, gate, sym) = (client.clone(), gate.clone(), sym.clone());
             set.spawn(async move {
                 let _permit = gate.acquire().await;
-                let got = client.klines_range(&sym, interval, start, end).await;
-                (i, got)
+                (i, fetch_symbol(&client, &sym, interval, start, end).await)
             });
         }
         let mut out = cold("the venue did not answer in time".into());
@@ -110,4 +115,40 @@ pub fn fetch(cfg: &Config, interval: &'static str, now_ms: i64) -> Vec<History> 
         }
         out
     })
+}
+
+/// One symbol's range, resuming after a failed page (keeping what was fetched) up to
+/// [`ATTEMPTS`] times.
+async fn fetch_symbol(
+    client: &RestClient,
+    sym: &str,
+    interval: &str,
+    start: i64,
+    end: i64,
+) -> shmtrader_exchange::Result<Vec<shmtrader_exchange::rest::Kline>> {
+    use shmtrader_exchange::ExchangeError;
+    let mut got = Vec::new();
+    let mut from = start;
+    let mut attempt = 1;
+    loop {
+        match client.klines_range(sym, interval, from, end).await {
+            Ok(mut ks) => {
+                got.append(&mut ks);
+                return Ok(got);
+            }
+            Err(ExchangeError::KlinesIncomplete {
+                mut fetched,
+                resume_from_ms,
+                source,
+                ..
+            }) if attempt < ATTEMPTS => {
+                tracing::warn!(symbol = sym, attempt, error = %source, fetched = fetched.len(), "warm start: a klines page failed; resuming");
+                got.append(&mut fetched);
+                from = resume_from_ms;
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
