@@ -372,7 +372,8 @@ impl Config {
         if m.history_minutes > 10_080 {
             return bad(
                 "mock.history_minutes",
-                "at most 10080 (the 7 days of 1-minute bars the mock keeps)",
+                &m.history_minutes,
+                "must be at most 10080 (the 7 days of 1-minute bars the mock keeps)",
             );
         }
         if self.executor.journal_dir.trim().is_empty() {
