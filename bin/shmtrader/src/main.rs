@@ -201,23 +201,18 @@ fn init_logging() {
 /// Loads the configuration: file (or embedded defaults), then `SHMTRADER_*` overrides,
 /// then `--instance`; refuses live mode without `--live`.
 fn load_config(common: &Common) -> Result<Config> {
-    let (text, origin) = match &common.config {
-        Some(p) => (
-            std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read config file {}", p.display()))?,
-            p.display().to_string(),
-        ),
-        None => (String::new(), "embedded default".to_string()),
-    };
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("SHMTRADER_"))
         .collect();
-    let mut cfg = Config::from_toml_with_env(
-        &text,
-        &origin,
+    let loaded = Config::from_file_with_env(
+        common.config.as_deref(),
         env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    )
-    .context("invalid configuration")?;
+    );
+    // A file that cannot be read says so itself; anything else is a bad configuration.
+    let mut cfg = match loaded {
+        Err(e @ shmtrader_core::CoreError::ConfigFile { .. }) => return Err(e.into()),
+        other => other.context("invalid configuration")?,
+    };
     if let Some(i) = &common.instance {
         cfg.instance = i.clone();
         cfg.validate().context("invalid configuration")?;

@@ -11,7 +11,7 @@ pub mod instrument;
 pub mod records;
 
 pub use config::{Config, ExecVenue, IngestSource, Mode, PathLayout, WaitMode};
-pub use error::{CoreError, Result};
+pub use error::{ConfigOrigin, CoreError, Result};
 pub use instrument::{Instrument, Price, Qty};
 pub use records::{
     BarRecord, BookTop, ExitReason, MarkPrice, Outcome, Record, Side, Signal, Tick, LAYOUT_VERSION,

@@ -36,10 +36,11 @@ pub fn mock_config(cfg: &Config, o: &MockOverrides) -> Result<MockConfig> {
     let m = &cfg.mock;
     let listen_s = o.listen.clone().unwrap_or_else(|| m.listen.clone());
     let listen: SocketAddr = listen_s.parse().map_err(|e| {
-        StageError::Config(shmtrader_core::CoreError::Config {
-            key: "mock.listen".into(),
-            reason: format!("{listen_s:?}: {e}"),
-        })
+        StageError::Config(shmtrader_core::CoreError::config_value(
+            "mock.listen",
+            format!("{listen_s:?}"),
+            format!("not an IP:port: {e}"),
+        ))
     })?;
     let speed_s = o.speed.clone().unwrap_or_else(|| m.speed.clone());
     let speed: Speed = speed_s.parse()?;

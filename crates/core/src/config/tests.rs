@@ -2,6 +2,8 @@
 
 use super::*;
 
+mod error_messages;
+
 #[test]
 fn embedded_default_is_valid_paper() {
     let c = Config::embedded_default().unwrap();
@@ -164,5 +166,5 @@ fn partial_file_keeps_defaults_and_env_overrides() {
 #[test]
 fn env_override_with_unknown_key_is_refused() {
     let e = Config::from_toml_with_env("", "t", [("SHMTRADER_RISK__LEVERAGEE", "7")]).unwrap_err();
-    assert!(e.to_string().contains("leveragee"), "{e}");
+    assert!(e.to_string().contains("SHMTRADER_RISK__LEVERAGEE"), "{e}");
 }

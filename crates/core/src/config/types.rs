@@ -504,9 +504,12 @@ impl StrategyConfig {
         if w.is_empty() {
             return Ok(None);
         }
-        let err = || CoreError::Config {
-            key: "strategy.trading_window_utc".into(),
-            reason: format!("{w:?} is not HH:MM-HH:MM"),
+        let err = || {
+            CoreError::config_value(
+                "strategy.trading_window_utc",
+                format!("{w:?}"),
+                "expected \"HH:MM-HH:MM\" (UTC) or \"\"",
+            )
         };
         let hm = |x: &str| -> Result<u32> {
             let (h, m) = x.trim().split_once(':').ok_or_else(err)?;
