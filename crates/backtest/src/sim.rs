@@ -48,10 +48,9 @@ use shmtrader_risk::{
     Decision, EntryRequest, FillReport, PaperBroker, RiskEngine, RiskParams, ShadowBook,
 };
 use shmtrader_strategy::{
-    strength, Engine, EngineParams, EngineStats, Features, Fitter, InlineFitter, Regime,
-    SignalInputs, SignalParams, ThreadFitter,
+    Engine, EngineParams, Fitter, InlineFitter, Regime, SignalParams, ThreadFitter,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Funding interval: 8 hours (Binance USD-M perpetuals settle at 00:00, 08:00, 16:00 UTC).
@@ -121,54 +120,8 @@ pub const SHADOW_NOTIONAL_USD: f64 = 1_000.0;
 /// Shadow trades open at once, at most.
 const SHADOW_CAPACITY: usize = 4_096;
 
-/// Whether a signal follows the trend or bets on reversion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalKind {
-    /// The trend components (EMA spread, MACD histogram) carry more of the vote.
-    Trend,
-    /// The mean-reversion components (RSI, Bollinger %B) carry more of the vote.
-    Reversion,
-}
-
-/// Classifies a signal by which components pushed it: the engine's strength is a
-/// weighted mean of two trend votes (EMA, MACD) and two mean-reversion votes (RSI,
-/// Bollinger). With `d` the signal's direction, it is a trend signal when
-/// `d·(w_ema·ema + w_macd·macd) ≥ d·(w_rsi·rsi + w_bb·bb)`, else a reversion signal.
-/// Computed from the indicator values the engine saw at the signal's tick.
-pub fn signal_kind(p: &SignalParams, f: &Features, side: Side) -> SignalKind {
-    let x = SignalInputs {
-        price: f.ind.price,
-        ema_fast: f.ind.ema_fast,
-        ema_slow: f.ind.ema_slow,
-        rsi: f.ind.rsi,
-        macd_hist: f.ind.macd.map(|m| m.hist),
-        bb_pct_b: f.ind.bb.map(|b| b.pct_b),
-    };
-    let c = strength(p, &x).components;
-    let w = p.weights;
-    let d = side.sign();
-    let trend = d * (w[0] * c[0] + w[2] * c[2]);
-    let reversion = d * (w[1] * c[1] + w[3] * c[3]);
-    if trend >= reversion {
-        SignalKind::Trend
-    } else {
-        SignalKind::Reversion
-    }
-}
-
-/// True when the regime agrees with the kind of signal (see [`SignalFilter::Regime`]).
-pub fn regime_agrees(kind: SignalKind, regime: Regime) -> bool {
-    matches!(
-        (kind, regime),
-        (
-            SignalKind::Trend,
-            Regime::TrendingLowVol | Regime::TrendingHighVol
-        ) | (
-            SignalKind::Reversion,
-            Regime::RangingLowVol | Regime::RangingHighVol
-        )
-    )
-}
+mod kind;
+pub use kind::{regime_agrees, signal_kind, SignalKind};
 
 /// Everything one simulation needs.
 #[derive(Debug, Clone)]
@@ -197,132 +150,8 @@ pub struct SimSettings {
     pub fit_thread: bool,
 }
 
-/// One closed trade.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct TradeRecord {
-    /// Symbol.
-    pub symbol: String,
-    /// `long` or `short`.
-    pub side: &'static str,
-    /// First fill (ISO 8601, UTC).
-    pub entry_time: String,
-    /// Closing fill (ISO 8601, UTC).
-    pub exit_time: String,
-    /// First fill (ms since the epoch).
-    pub entry_ts_ms: u64,
-    /// Closing fill (ms since the epoch).
-    pub exit_ts_ms: u64,
-    /// Average entry price (after spread and impact).
-    pub entry_px: f64,
-    /// Average exit price (after spread and impact).
-    pub exit_px: f64,
-    /// Largest absolute quantity held.
-    pub qty: f64,
-    /// PnL at the trade prices the fills were based on, before any cost.
-    pub gross_pnl: f64,
-    /// Fees paid (entry and exit).
-    pub fees: f64,
-    /// Spread and impact paid versus the trade prices (entry and exit).
-    pub slippage: f64,
-    /// Funding received (negative: paid).
-    pub funding: f64,
-    /// `gross_pnl − fees − slippage + funding`.
-    pub net_pnl: f64,
-    /// Why it closed (`stop`, `take_profit`, `trailing`, `time`, `reverse`, `flatten`,
-    /// `end_of_data`).
-    pub exit_reason: &'static str,
-    /// Regime label of the signal that opened it.
-    pub regime: &'static str,
-    /// Symbol id.
-    #[serde(skip)]
-    pub symbol_id: u32,
-    /// Regime code.
-    #[serde(skip)]
-    pub regime_code: u8,
-}
-
-/// One equity-curve sample.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CurvePoint {
-    /// Time (ms).
-    pub ts_ms: u64,
-    /// Mark-to-market equity.
-    pub equity: f64,
-    /// Drawdown from the running peak (fraction, ≥ 0).
-    pub drawdown: f64,
-}
-
-/// What one simulation produced.
-#[derive(Debug, Clone, Default)]
-pub struct SimResult {
-    /// Symbol table.
-    pub symbols: Vec<String>,
-    /// Closed trades in closing order.
-    pub trades: Vec<TradeRecord>,
-    /// Equity at the end of each UTC day seen: (day number since the epoch, equity).
-    pub daily_equity: Vec<(u64, f64)>,
-    /// Equity curve, sampled every `curve_interval_ns` and at the end.
-    pub curve: Vec<CurvePoint>,
-    /// Equity at the start.
-    pub starting_equity: f64,
-    /// Equity at the end (all positions closed).
-    pub final_equity: f64,
-    /// Largest peak-to-trough drop, fraction of the peak (mark-to-market, every trade).
-    pub max_drawdown: f64,
-    /// Largest peak-to-trough drop in quote currency.
-    pub max_drawdown_usd: f64,
-    /// Time with at least one position open (ns).
-    pub exposure_ns: u64,
-    /// First to last event (ns).
-    pub span_ns: u64,
-    /// First event time (ns).
-    pub first_ts_ns: u64,
-    /// Last event time (ns).
-    pub last_ts_ns: u64,
-    /// Trades processed.
-    pub ticks: u64,
-    /// Trades processed per symbol.
-    pub ticks_per_symbol: Vec<u64>,
-    /// Book tops processed.
-    pub book_updates: u64,
-    /// Signals the engine emitted.
-    pub signals: u64,
-    /// Signals the variant's filter dropped.
-    pub filtered: u64,
-    /// Entries the risk gate approved.
-    pub entries: u64,
-    /// Refusals by reason.
-    pub refused: BTreeMap<&'static str, u64>,
-    /// Fees of all fills.
-    pub fees: f64,
-    /// Funding of all payments.
-    pub funding: f64,
-    /// Spread and impact of all fills.
-    pub slippage: f64,
-    /// Funding payments made (position × funding time).
-    pub funding_events: u64,
-    /// Exits rejected because they would have opened or added to a position.
-    pub reduce_only_rejected: u64,
-    /// Engine counters.
-    pub engine: EngineStats,
-    /// Every signal's features and shadow label, in signal order (only with
-    /// `record_examples`; signals whose shadow had not exited by the end have none).
-    pub examples: Vec<MlExample>,
-    /// The online ML filter at the end ([`SignalFilter::Online`] only).
-    pub ml: Option<MlFilterSummary>,
-    /// Time and symbol of every signal, in signal order (only with `record_examples`):
-    /// what a [`SignalFilter::Precomputed`] verdict list must line up with.
-    pub signal_log: Vec<(u64, u32)>,
-}
-
-/// What the online ML filter did over the run.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct MlFilterSummary {
-    /// Counters (model version, labels, refits).
-    pub stats: shmtrader_ml::FilterStats,
-    /// Rolling accuracy over its last labelled signals.
-    pub metrics: shmtrader_ml::MetricsSnapshot,
-}
+mod result;
+pub use result::{CurvePoint, MlFilterSummary, SimResult, TradeRecord};
 
 #[derive(Debug, Clone, Copy)]
 struct PendingSignal {
@@ -962,83 +791,4 @@ pub fn simulate(market: &Market, settings: &SimSettings) -> Result<SimResult> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::synth::random_walk_ticks;
-
-    fn sim_for(m: &Market) -> Sim<'_> {
-        let cfg = shmtrader_core::Config::embedded_default().unwrap();
-        let s = crate::settings(
-            &cfg,
-            m,
-            &crate::BacktestOptions::default(),
-            false,
-            SignalFilter::None,
-            "t",
-        )
-        .unwrap();
-        Sim::new(m, &s).unwrap()
-    }
-
-    /// An exit that would open or add to a position is rejected, one larger than the
-    /// position is trimmed to it — as the exchange treats reduce-only orders.
-    #[test]
-    fn reduce_only_is_enforced() {
-        let m = random_walk_ticks(1, 1, 1, 0, 0.001, 1);
-        let mut s = sim_for(&m);
-        let t0 = 1_000_000_000u64;
-        s.syms[0].last_px = 100.0;
-        let _ = s.risk.on_tick(0, 100.0, t0);
-        let buy = |entry| LiveOrder {
-            symbol: 0,
-            side: Side::Buy,
-            entry,
-            regime: 3,
-        };
-        s.submit(buy(true), 0.5, t0).unwrap();
-        s.resolve_fills(0, 100.0, t0 + 10_000_000).unwrap();
-        assert_eq!(s.risk.position(0).unwrap().size(), 0.5);
-        // A "reduce-only" buy on a long: rejected, position unchanged.
-        s.submit(buy(false), 0.5, t0).unwrap();
-        s.resolve_fills(0, 101.0, t0 + 20_000_000).unwrap();
-        assert_eq!(s.r.reduce_only_rejected, 1);
-        assert_eq!(s.risk.position(0).unwrap().size(), 0.5);
-        // A reduce-only sell of twice the size: trimmed, the position closes flat.
-        let sell = LiveOrder {
-            side: Side::Sell,
-            ..buy(false)
-        };
-        s.submit(sell, 1.0, t0).unwrap();
-        s.resolve_fills(0, 102.0, t0 + 30_000_000).unwrap();
-        assert!(s.risk.position(0).unwrap().is_flat());
-        assert_eq!(s.r.trades.len(), 1);
-        let t = &s.r.trades[0];
-        assert_eq!((t.qty, t.side, t.regime), (0.5, "long", "ranging_low_vol"));
-        assert!((t.gross_pnl - 1.0).abs() < 1e-9, "{t:?}");
-        assert!((t.net_pnl - (t.gross_pnl - t.fees - t.slippage)).abs() < 1e-9);
-    }
-
-    #[test]
-    fn regime_filter_definition() {
-        use Regime::*;
-        assert!(regime_agrees(SignalKind::Trend, TrendingLowVol));
-        assert!(regime_agrees(SignalKind::Trend, TrendingHighVol));
-        assert!(!regime_agrees(SignalKind::Trend, RangingLowVol));
-        assert!(regime_agrees(SignalKind::Reversion, RangingHighVol));
-        assert!(!regime_agrees(SignalKind::Reversion, TrendingLowVol));
-        assert!(!regime_agrees(SignalKind::Trend, Unknown));
-        assert!(!regime_agrees(SignalKind::Reversion, Unknown));
-        // EMA and MACD up, RSI and %B neutral: a trend long.
-        let mut f = Features::default();
-        f.ind.price = 100.0;
-        f.ind.ema_fast = Some(100.2);
-        f.ind.ema_slow = Some(100.0);
-        f.ind.rsi = Some(50.0);
-        let p = SignalParams::default();
-        assert_eq!(signal_kind(&p, &f, Side::Buy), SignalKind::Trend);
-        // Oversold RSI against a falling EMA: the long is a reversion bet.
-        f.ind.ema_fast = Some(99.9);
-        f.ind.rsi = Some(20.0);
-        assert_eq!(signal_kind(&p, &f, Side::Buy), SignalKind::Reversion);
-    }
-}
+mod tests;
